@@ -1,0 +1,35 @@
+# Thin wrapper around meson/ninja: the two commands a new user needs are
+# `make demo` and `make check` (see README.md).
+PREFIX ?= /usr/local
+BUILD ?= build
+CHECK_BUILD ?= build-check
+GCC_BUILD ?= build-gcc
+
+.PHONY: all deps install check check-unit check-system check-fuzz demo clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	@command -v meson >/dev/null || scripts/deps.sh
+	meson setup $(BUILD) --prefix=$(PREFIX)
+
+deps:
+	scripts/deps.sh
+
+install: all
+	meson configure $(BUILD) --prefix=$(PREFIX)
+	DESTDIR= meson install -C $(BUILD) --no-rebuild
+
+# Installs missing Debian packages, builds from scratch under ASan+UBSan
+# (clang, with the fuzz targets) and warnings-clean with gcc, then runs the
+# unit, system and fuzz tests.  The last line is "N passed, N failed".
+check:
+	scripts/check.sh
+
+demo:
+	@echo "make demo: the two-hypervisor VXLAN demo is not built yet" \
+	      "(issue 7); see README.md." >&2; exit 1
+
+clean:
+	rm -rf $(BUILD) $(CHECK_BUILD) $(GCC_BUILD)

@@ -1,0 +1,139 @@
+/* hvs-dpd: the datapath daemon. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <urcu/urcu-memb.h>
+
+#include "control.h"
+#include "daemon.h"
+#include "datapath.h"
+#include "fwd.h"
+#include "hvs/dp-ext.h"
+#include "log.h"
+
+LOG_MODULE(dpd);
+
+enum { OPT_THREADS = 1000 };
+
+static const struct option extra_opts[] = {
+    { "threads", required_argument, NULL, OPT_THREADS },
+    { NULL, 0, NULL, 0 },
+};
+
+static unsigned n_fwd_threads;
+
+static int
+parse_extra(int c, const char *arg, void *aux)
+{
+    (void) aux;
+    if (c == OPT_THREADS) {
+        char *end;
+        long n = strtol(arg, &end, 10);
+        if (*end || n < 1 || n > 64) {
+            fprintf(stderr, "hvs-dpd: --threads=%s: expected 1 to 64\n",
+                    arg);
+            return -1;
+        }
+        n_fwd_threads = n;
+        return 0;
+    }
+    return -1;
+}
+
+static int
+default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : n;
+}
+
+int
+main(int argc, char *argv[])
+{
+    struct daemon_opts opts = { .program = "hvs-dpd" };
+    struct epoll_event evs[32];
+    sigset_t sigs;
+    int err, epfd, sfd;
+
+    daemon_parse_args(&opts, argc, argv, extra_opts, "", parse_extra, NULL,
+                      "  --threads=N            forwarding threads "
+                      "(default: one per CPU, at most 8)\n");
+    if (!n_fwd_threads) {
+        n_fwd_threads = default_threads();
+    }
+    err = daemon_start(&opts);
+    if (err) {
+        return 1;
+    }
+
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    urcu_memb_register_thread();
+
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+    struct epoll_event sev = { .events = EPOLLIN, .data.ptr = NULL };
+    epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &sev);
+
+    char *sock = daemon_path(&opts, HVS_DATAPATH_SOCK);
+    err = control_init(sock, epfd);
+    if (err) {
+        fprintf(stderr, "hvs-dpd: cannot listen on %s: %s\n", sock,
+                strerror(-err));
+        free(sock);
+        daemon_finish(&opts);
+        return 1;
+    }
+    err = fwd_start(n_fwd_threads);
+    if (err) {
+        LOG_ERR("cannot start forwarding threads: %s", strerror(-err));
+        control_destroy();
+        free(sock);
+        daemon_finish(&opts);
+        return 1;
+    }
+    LOG_INFO("hvs-dpd %s ready on %s", HVS_VERSION, sock);
+    free(sock);
+    daemon_ready(&opts);
+
+    for (bool running = true; running;) {
+        int n = epoll_wait(epfd, evs, 32, 100);
+        for (int i = 0; i < n; i++) {
+            if (!evs[i].data.ptr) {
+                struct signalfd_siginfo si;
+                while (read(sfd, &si, sizeof si) == sizeof si) {
+                    if (si.ssi_signo == SIGHUP) {
+                        log_reopen();
+                    } else {
+                        LOG_INFO("exiting on signal %u", si.ssi_signo);
+                        running = false;
+                    }
+                }
+                continue;
+            }
+            control_handle_event(evs[i].data.ptr, evs[i].events);
+        }
+        control_run();
+    }
+
+    control_destroy();
+    dp_destroy_all();
+    fwd_stop();
+    urcu_memb_barrier();
+    urcu_memb_unregister_thread();
+    close(sfd);
+    close(epfd);
+    daemon_finish(&opts);
+    log_close();
+    return 0;
+}

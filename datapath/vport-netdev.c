@@ -1,0 +1,525 @@
+/* netdev vports: an existing host interface (veth end, NIC) attached
+ * through an AF_PACKET socket with virtio-net headers, so that super-packets
+ * and partial checksums cross it whole in both directions. */
+#include "vport.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_arp.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/sockios.h>
+#include <linux/virtio_net.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "packet.h"
+
+#define VLAN_HLEN 4
+
+/* The largest frame received: a 64 KiB super-packet with its Ethernet
+ * header, with slack.  Longer ones arrive truncated and are dropped. */
+#define RX_FRAME_MAX (65536 + 1024)
+
+/* Frames up to this size are copied into a right-sized packet, so that the
+ * 64 KiB staging buffer stays in the pool; longer ones take the staging
+ * buffer with them (no copy) and a new one is allocated. */
+#define RX_COPY_MAX 2048
+
+/* The largest super-packet handed to the kernel whole: IP lengths are 16
+ * bits, and the kernel allocates the whole frame at once. */
+#define TX_GSO_MAX (65535 + ETH_HLEN + 2 * VLAN_HLEN)
+
+/* Socket buffers: several batches of super-packets, or thousands of small
+ * frames, so that a burst is not dropped while the thread is busy. */
+#define SOCK_BUF_BYTES (4 * 1024 * 1024)
+
+/* Receive staging area of one thread, shared by the netdev vports that
+ * thread polls: VPORT_BATCH buffers large enough for a super-packet, with
+ * their recvmmsg() descriptors. */
+struct rx_pool {
+    struct dp_packet *stage[VPORT_BATCH];
+    struct virtio_net_hdr vnet[VPORT_BATCH];
+    struct iovec iov[VPORT_BATCH][2];
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+    } ctrl[VPORT_BATCH];
+    struct mmsghdr msgs[VPORT_BATCH];
+};
+
+static pthread_once_t rx_pool_once = PTHREAD_ONCE_INIT;
+static pthread_key_t rx_pool_key;
+static _Thread_local struct rx_pool *rx_pool_mine;
+
+static void
+rx_pool_destroy(void *pool_)
+{
+    struct rx_pool *pool = pool_;
+
+    for (int i = 0; i < VPORT_BATCH; i++) {
+        dp_packet_free(pool->stage[i]);
+    }
+    free(pool);
+}
+
+static void
+rx_pool_init_key(void)
+{
+    /* The destructor frees a forwarding thread's pool when it exits. */
+    pthread_key_create(&rx_pool_key, rx_pool_destroy);
+}
+
+static struct rx_pool *
+rx_pool_get(void)
+{
+    if (!rx_pool_mine) {
+        pthread_once(&rx_pool_once, rx_pool_init_key);
+        rx_pool_mine = calloc(1, sizeof *rx_pool_mine);
+        if (rx_pool_mine) {
+            pthread_setspecific(rx_pool_key, rx_pool_mine);
+        }
+    }
+    return rx_pool_mine;
+}
+
+/* Readies the first 'n' staging buffers and their descriptors; returns how
+ * many are ready (fewer when memory runs out). */
+static int
+rx_pool_prepare(struct rx_pool *pool, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct dp_packet *s = pool->stage[i];
+
+        if (!s) {
+            /* Room in front to re-insert a VLAN tag in place. */
+            s = dp_packet_new(DP_PACKET_HEADROOM + VLAN_HLEN, RX_FRAME_MAX);
+            if (!s) {
+                return i;
+            }
+            pool->stage[i] = s;
+        }
+        pool->iov[i][0].iov_base = &pool->vnet[i];
+        pool->iov[i][0].iov_len = sizeof pool->vnet[i];
+        pool->iov[i][1].iov_base = dp_packet_data(s);
+        pool->iov[i][1].iov_len = RX_FRAME_MAX;
+        pool->msgs[i].msg_hdr = (struct msghdr) {
+            .msg_iov = pool->iov[i],
+            .msg_iovlen = 2,
+            .msg_control = pool->ctrl[i].buf,
+            .msg_controllen = sizeof pool->ctrl[i].buf,
+        };
+    }
+    return n;
+}
+
+/* The VLAN tag the kernel took out of the frame (veth and many NICs strip
+ * it on receive), as TPID and TCI in host order; false if none. */
+static bool
+rx_stripped_vlan(struct msghdr *msg, uint16_t *tpid, uint16_t *tci)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c;
+         c = CMSG_NXTHDR(msg, c)) {
+        struct tpacket_auxdata aux;
+
+        if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA
+            || c->cmsg_len < CMSG_LEN(sizeof aux)) {
+            continue;
+        }
+        memcpy(&aux, CMSG_DATA(c), sizeof aux);
+        if (!(aux.tp_status & TP_STATUS_VLAN_VALID)) {
+            return false;
+        }
+        *tpid = aux.tp_status & TP_STATUS_VLAN_TPID_VALID
+                ? aux.tp_vlan_tpid : ETH_P_8021Q;
+        *tci = aux.tp_vlan_tci;
+        return true;
+    }
+    return false;
+}
+
+static void
+put_vlan(uint8_t *at, uint16_t tpid, uint16_t tci)
+{
+    at[0] = tpid >> 8;
+    at[1] = tpid & 0xff;
+    at[2] = tci >> 8;
+    at[3] = tci & 0xff;
+}
+
+enum rx_verdict { RX_OK, RX_BAD, RX_NOMEM };
+
+/* Turns received message 'i' of 'pool' into a packet for the datapath. */
+static enum rx_verdict
+rx_take(struct rx_pool *pool, int i, struct dp_packet **out)
+{
+    struct mmsghdr *m = &pool->msgs[i];
+    const struct virtio_net_hdr *vnet = &pool->vnet[i];
+    struct dp_packet *s = pool->stage[i], *p;
+    uint16_t tpid, tci;
+    size_t len, tag;
+
+    if (m->msg_hdr.msg_flags & MSG_TRUNC || m->msg_len < sizeof *vnet) {
+        return RX_BAD;
+    }
+    len = m->msg_len - sizeof *vnet;
+    if (!vport_vnet_hdr_valid(vnet, len)) {
+        return RX_BAD;
+    }
+    tag = rx_stripped_vlan(&m->msg_hdr, &tpid, &tci) ? VLAN_HLEN : 0;
+    if (tag && len < 2 * ETH_ALEN) {
+        return RX_BAD;
+    }
+
+    const uint8_t *src = dp_packet_data(s);
+    if (len + tag <= RX_COPY_MAX) {
+        p = dp_packet_new(DP_PACKET_HEADROOM, len + tag);
+        if (!p) {
+            return RX_NOMEM;
+        }
+        uint8_t *dst = dp_packet_data(p);
+        if (tag) {
+            memcpy(dst, src, 2 * ETH_ALEN);
+            put_vlan(dst + 2 * ETH_ALEN, tpid, tci);
+            memcpy(dst + 2 * ETH_ALEN + tag, src + 2 * ETH_ALEN,
+                   len - 2 * ETH_ALEN);
+        } else {
+            memcpy(dst, src, len);
+        }
+    } else {
+        p = s;
+        pool->stage[i] = NULL;
+        if (tag) {
+            /* Move the MAC addresses into the headroom kept for this. */
+            p->data_ofs -= tag;
+            uint8_t *dst = dp_packet_data(p);
+            memmove(dst, dst + tag, 2 * ETH_ALEN);
+            put_vlan(dst + 2 * ETH_ALEN, tpid, tci);
+        }
+    }
+    p->len = len + tag;
+    p->vnet = *vnet;
+    if (tag) {
+        if (p->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+            p->vnet.csum_start += tag;
+        }
+        if (p->vnet.hdr_len) {
+            p->vnet.hdr_len += tag;
+        }
+    }
+    *out = p;
+    return RX_OK;
+}
+
+static int
+netdev_recvmmsg(int fd, struct mmsghdr *msgs, int n)
+{
+    bool retried = false;
+
+    for (;;) {
+        int got = recvmmsg(fd, msgs, n, MSG_DONTWAIT, NULL);
+
+        if (got >= 0) {
+            return got;
+        } else if (errno == EINTR) {
+            continue;
+        } else if (errno == ENETDOWN && !retried) {
+            /* The kernel reports the interface going down (or being down
+             * when we bound) once, as a socket error; packets queued
+             * before that may still be there. */
+            retried = true;
+            continue;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK
+                   || errno == ENETDOWN) {
+            return 0;
+        }
+        return -errno;
+    }
+}
+
+static int
+netdev_recv(struct vport *v, struct dp_packet **pkts, int n)
+{
+    struct rx_pool *pool = rx_pool_get();
+    uint64_t bytes = 0, bad = 0, nomem = 0;
+    int got, out = 0;
+
+    if (!pool) {
+        return -ENOMEM;
+    }
+    n = rx_pool_prepare(pool, n < VPORT_BATCH ? n : VPORT_BATCH);
+    if (!n) {
+        return -ENOMEM;
+    }
+    got = netdev_recvmmsg(v->fd, pool->msgs, n);
+    if (got <= 0) {
+        return got;
+    }
+    for (int i = 0; i < got; i++) {
+        switch (rx_take(pool, i, &pkts[out])) {
+        case RX_OK:
+            bytes += pkts[out++]->len;
+            break;
+        case RX_BAD:
+            bad++;
+            break;
+        case RX_NOMEM:
+            nomem++;
+            break;
+        }
+    }
+    struct vport_stats *st = &v->stats;
+    atomic_fetch_add_explicit(&st->rx_packets, out, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->rx_bytes, bytes, memory_order_relaxed);
+    if (bad) {
+        atomic_fetch_add_explicit(&st->rx_errors, bad, memory_order_relaxed);
+    }
+    if (nomem) {
+        atomic_fetch_add_explicit(&st->rx_dropped, nomem,
+                                  memory_order_relaxed);
+    }
+    return out;
+}
+
+/* Packets ready to go, sent with one sendmmsg() call.  Lives on the
+ * sender's stack: several threads may send on one vport at once. */
+struct tx_batch {
+    struct vport *v;
+    int n;
+    struct dp_packet *pkts[VPORT_BATCH];
+    struct iovec iov[VPORT_BATCH][2];
+    struct mmsghdr msgs[VPORT_BATCH];
+};
+
+static void
+tx_flush(struct tx_batch *b)
+{
+    uint64_t sent_pkts = 0, sent_bytes = 0, errors = 0, dropped = 0;
+    int i = 0;
+
+    for (int k = 0; k < b->n; k++) {
+        struct dp_packet *p = b->pkts[k];
+
+        b->iov[k][0].iov_base = &p->vnet;
+        b->iov[k][0].iov_len = sizeof p->vnet;
+        b->iov[k][1].iov_base = dp_packet_data(p);
+        b->iov[k][1].iov_len = p->len;
+        b->msgs[k].msg_hdr = (struct msghdr) {
+            .msg_iov = b->iov[k],
+            .msg_iovlen = 2,
+        };
+    }
+    while (i < b->n) {
+        int sent = sendmmsg(b->v->fd, b->msgs + i, b->n - i, MSG_DONTWAIT);
+
+        if (sent > 0) {
+            for (int k = i; k < i + sent; k++) {
+                sent_bytes += b->pkts[k]->len;
+            }
+            sent_pkts += sent;
+            i += sent;
+        } else if (sent < 0 && errno == EINTR) {
+            continue;
+        } else if (sent == 0 || errno == EAGAIN || errno == EWOULDBLOCK
+                   || errno == ENOBUFS || errno == ENETDOWN
+                   || errno == ENXIO) {
+            /* Queue full or interface gone or down: the rest would
+             * fail the same way. */
+            dropped += b->n - i;
+            break;
+        } else {
+            /* Something wrong with this one frame (too long, too short,
+             * inconsistent virtio-net header): skip it. */
+            errors++;
+            i++;
+        }
+    }
+    struct vport_stats *st = &b->v->stats;
+    atomic_fetch_add_explicit(&st->tx_packets, sent_pkts,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->tx_bytes, sent_bytes,
+                              memory_order_relaxed);
+    if (errors) {
+        atomic_fetch_add_explicit(&st->tx_errors, errors,
+                                  memory_order_relaxed);
+    }
+    if (dropped) {
+        atomic_fetch_add_explicit(&st->tx_dropped, dropped,
+                                  memory_order_relaxed);
+    }
+    for (int k = 0; k < b->n; k++) {
+        dp_packet_free(b->pkts[k]);
+    }
+    b->n = 0;
+}
+
+static void
+tx_emit(void *b_, struct dp_packet *p)
+{
+    struct tx_batch *b = b_;
+
+    if (b->n == VPORT_BATCH) {
+        tx_flush(b);
+    }
+    b->pkts[b->n++] = p;
+}
+
+static void
+netdev_send(struct vport *v, struct dp_packet **pkts, int n)
+{
+    struct tx_batch b;
+
+    b.v = v;
+    b.n = 0;
+    for (int i = 0; i < n; i++) {
+        vport_tx_prepare(v, pkts[i], TX_GSO_MAX, tx_emit, &b);
+    }
+    if (b.n) {
+        tx_flush(&b);
+    }
+}
+
+/* Checks that the interface exists and can be a port; fills ifindex and
+ * mtu. */
+static int
+netdev_query(struct vport *v, int fd, const char **reason)
+{
+    struct ifreq ifr;
+
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, v->name, sizeof ifr.ifr_name);
+    ifr.ifr_name[IFNAMSIZ - 1] = '\0';
+    if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0) {
+        *reason = "no such host interface";
+        return errno == ENODEV ? -ENODEV : -errno;
+    }
+    v->ifindex = ifr.ifr_ifindex;
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+        *reason = "cannot read the interface flags";
+        return -errno;
+    }
+    if (ifr.ifr_flags & IFF_LOOPBACK) {
+        *reason = "a loopback interface cannot be a netdev port";
+        return -EINVAL;
+    }
+    if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+        *reason = "cannot read the interface address";
+        return -errno;
+    }
+    if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
+        *reason = "not an Ethernet interface";
+        return -EINVAL;
+    }
+    if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) {
+        *reason = "cannot read the interface MTU";
+        return -errno;
+    }
+    v->mtu = ifr.ifr_mtu;
+    return 0;
+}
+
+static int
+set_int_opt(int fd, int level, int name, int value)
+{
+    return setsockopt(fd, level, name, &value, sizeof value) < 0 ? -errno
+                                                                  : 0;
+}
+
+static int
+netdev_setup(struct vport *v, int fd, const char **reason)
+{
+    struct sockaddr_ll sll;
+    struct packet_mreq mreq;
+    int err;
+
+    err = set_int_opt(fd, SOL_PACKET, PACKET_VNET_HDR, 1);
+    if (!err) {
+        err = set_int_opt(fd, SOL_PACKET, PACKET_AUXDATA, 1);
+    }
+    if (!err) {
+        err = set_int_opt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
+    }
+    if (err) {
+        *reason = "packet socket options not supported by the kernel";
+        return err;
+    }
+    /* The forced sizes need CAP_NET_ADMIN; the plain ones are capped by
+     * net.core.[rw]mem_max. */
+    if (set_int_opt(fd, SOL_SOCKET, SO_RCVBUFFORCE, SOCK_BUF_BYTES)) {
+        set_int_opt(fd, SOL_SOCKET, SO_RCVBUF, SOCK_BUF_BYTES);
+    }
+    if (set_int_opt(fd, SOL_SOCKET, SO_SNDBUFFORCE, SOCK_BUF_BYTES)) {
+        set_int_opt(fd, SOL_SOCKET, SO_SNDBUF, SOCK_BUF_BYTES);
+    }
+
+    /* The socket was created for no protocol, so nothing from other
+     * interfaces was queued before it is bound to ours. */
+    memset(&sll, 0, sizeof sll);
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(ETH_P_ALL);
+    sll.sll_ifindex = v->ifindex;
+    if (bind(fd, (struct sockaddr *) &sll, sizeof sll) < 0) {
+        *reason = "cannot bind a packet socket to the interface";
+        return -errno;
+    }
+
+    memset(&mreq, 0, sizeof mreq);
+    mreq.mr_ifindex = v->ifindex;
+    mreq.mr_type = PACKET_MR_PROMISC;
+    if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq,
+                   sizeof mreq) < 0) {
+        *reason = "cannot put the interface in promiscuous mode";
+        return -errno;
+    }
+    return 0;
+}
+
+static int
+netdev_open(struct vport *v, const char **reason)
+{
+    int fd, err;
+
+    v->fd = -1;
+    fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *reason = "cannot create a packet socket";
+        return -errno;
+    }
+    err = netdev_query(v, fd, reason);
+    if (!err) {
+        err = netdev_setup(v, fd, reason);
+    }
+    if (err) {
+        close(fd);
+        v->ifindex = 0;
+        return err;
+    }
+    v->fd = fd;
+    v->tx_csum_offload = true;
+    v->tx_tso = true;
+    v->priv = NULL;
+    return 0;
+}
+
+static void
+netdev_close(struct vport *v)
+{
+    /* Closing the socket also leaves promiscuous mode. */
+    if (v->fd >= 0) {
+        close(v->fd);
+        v->fd = -1;
+    }
+}
+
+const struct vport_ops vport_netdev_ops = {
+    .type = OVS_VPORT_TYPE_NETDEV,
+    .type_name = "netdev",
+    .open = netdev_open,
+    .close = netdev_close,
+    .recv = netdev_recv,
+    .send = netdev_send,
+};
