@@ -426,15 +426,28 @@ parse_mpls(const struct frame *f, size_t l3, struct flow_key *key)
 static void
 extract_metadata(const struct dp_packet *p, struct flow_key *key)
 {
+    const struct flow_tnl *t = &p->md.tunnel;
+
     key->in_port = p->md.in_port;
     key->recirc_id = p->md.recirc_id;
     key->dp_hash = p->md.dp_hash;
     key->priority = p->md.priority;
     key->skb_mark = p->md.skb_mark;
-    key->tunnel = p->md.tunnel;
-    /* The options bytes do not travel in the metadata; whoever has them
-     * (the tunnel receive path) fills tun_opts and opts_len. */
-    key->tunnel.opts_len = 0;
+    /* Field by field, so that padding in the metadata cannot leak into
+     * the key's hash.  The options bytes do not travel in the metadata:
+     * whoever has them (the tunnel receive path) fills tun_opts and
+     * tunnel.opts_len after extraction. */
+    key->tunnel.tun_id = t->tun_id;
+    key->tunnel.ipv4_src = t->ipv4_src;
+    key->tunnel.ipv4_dst = t->ipv4_dst;
+    key->tunnel.ipv6_src = t->ipv6_src;
+    key->tunnel.ipv6_dst = t->ipv6_dst;
+    key->tunnel.flags = t->flags;
+    key->tunnel.tos = t->tos;
+    key->tunnel.ttl = t->ttl;
+    key->tunnel.tp_src = t->tp_src;
+    key->tunnel.tp_dst = t->tp_dst;
+    key->tunnel.vxlan_gbp = t->vxlan_gbp;
 }
 
 void

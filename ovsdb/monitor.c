@@ -378,6 +378,7 @@ ovsdb_monitor_cond_change(struct ovsdb_monitor *m, json_t *requests,
 {
     struct ovsdb_condition *conds;
     struct ovsdb_error *e = NULL;
+    bool *mentioned;
     const char *tname;
     json_t *tj;
     unsigned int t, n_tables = m->db->schema->n_tables;
@@ -393,6 +394,7 @@ ovsdb_monitor_cond_change(struct ovsdb_monitor *m, json_t *requests,
     }
     /* Parse everything first so an error changes nothing. */
     conds = calloc(n_tables + 1, sizeof *conds);
+    mentioned = calloc(n_tables + 1, sizeof *mentioned);
     json_object_foreach(requests, tname, tj) {
         const struct ovsdb_table_schema *ts =
             ovsdb_schema_find_table(m->db->schema, tname);
@@ -405,22 +407,13 @@ ovsdb_monitor_cond_change(struct ovsdb_monitor *m, json_t *requests,
             break;
         }
         ovsdb_condition_destroy(&conds[ts->index]);
-        e = ovsdb_condition_from_json(&conds[ts->index], ts,
-                                      where ? where : json_array(), NULL,
-                                      NULL);
-        if (!where) {
-            /* json_array() above leaked nothing: a fresh reference that
-             * the condition parser did not keep. */
-        }
-        if (e) {
-            break;
-        }
-        conds[ts->index].always_false |= false;
-        m->tables[ts->index].cols[0] |= false;
-        /* Mark the table as changing. */
-        conds[ts->index].n += 0;
-        if (!conds[ts->index].clauses) {
-            conds[ts->index].clauses = calloc(1, sizeof *conds->clauses);
+        mentioned[ts->index] = true;
+        if (where) {
+            e = ovsdb_condition_from_json(&conds[ts->index], ts, where,
+                                          NULL, NULL);
+            if (e) {
+                break;
+            }
         }
     }
     if (!e) {
@@ -431,7 +424,7 @@ ovsdb_monitor_cond_change(struct ovsdb_monitor *m, json_t *requests,
             struct hmap_node *node;
             size_t pos;
 
-            if (!conds[t].clauses) {
+            if (!mentioned[t]) {
                 continue;       /* not mentioned: unchanged */
             }
             HMAP_FOR_EACH_NODE (node, pos, &m->db->tables[t].rows) {
@@ -465,6 +458,7 @@ ovsdb_monitor_cond_change(struct ovsdb_monitor *m, json_t *requests,
         ovsdb_condition_destroy(&conds[t]);
     }
     free(conds);
+    free(mentioned);
     return e;
 }
 

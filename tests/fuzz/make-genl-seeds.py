@@ -30,7 +30,7 @@ def nest(t, payload):
 key_ip = (attr_u32(3, 1)                                   # in_port
           + attr(4, bytes(12))                             # eth
           + attr(6, struct.pack("!H", 0x0800))             # eth_type
-          + attr(7, struct.pack("!IIBBBB", 0x0a000001, 0x0a000002, 6, 0,
+          + attr(7, struct.pack("!IIBBBB", 0x0a000001, 0x0a000002, 0, 0,
                                 64, 0)))                   # ipv4
 mask_ip = (attr_u32(3, 0xffffffff) + attr(4, bytes(12))
            + attr(6, b"\xff\xff") + attr(7, bytes(12)))

@@ -59,10 +59,10 @@ class Topo:
         run(["ip", "link", "set", name_b, "up"], ns=ns_b)
 
     def vm(self, switch_ns, name, ip, mac):
-        """A namespace 'name' whose eth0 (ip/24, mac) is wired to interface
-        'name' in switch_ns."""
+        """A namespace PREFIX+name whose eth0 (ip/24, mac) is wired to
+        interface PREFIX+name in switch_ns."""
         ns = self.ns(name)
-        self.veth(ns, "eth0", switch_ns, name)
+        self.veth(ns, "eth0", switch_ns, self.prefix + name)
         run(["ip", "link", "set", "eth0", "address", mac], ns=ns)
         run(["ip", "addr", "add", ip + "/24", "dev", "eth0"], ns=ns)
         return ns

@@ -22,6 +22,7 @@ HELLO, SYNC, OVERFLOW, MEMBERSHIP = 0x0b, 0x0c, 0x0d, 0x0e
 OVS_DP_CMD_NEW, OVS_DP_CMD_DEL, OVS_DP_CMD_GET, OVS_DP_CMD_SET = 1, 2, 3, 4
 OVS_DP_ATTR_NAME, OVS_DP_ATTR_UPCALL_PID, OVS_DP_ATTR_STATS = 1, 2, 3
 OVS_DP_ATTR_USER_FEATURES = 5
+OVS_DP_ATTR_PER_CPU_PIDS = 8
 OVS_VPORT_CMD_NEW, OVS_VPORT_CMD_DEL, OVS_VPORT_CMD_GET = 1, 2, 3
 OVS_VPORT_CMD_SET = 4
 OVS_VPORT_ATTR_PORT_NO, OVS_VPORT_ATTR_TYPE, OVS_VPORT_ATTR_NAME = 1, 2, 3
@@ -164,6 +165,13 @@ class Client:
                                                  a[OVS_DP_ATTR_STATS])
         return {"ifindex": ifindex, "n_hit": hit, "n_missed": missed,
                 "n_lost": lost, "n_flows": flows}
+
+    def dp_set_cpu_pids(self, name, pids):
+        """Per-CPU upcall dispatch (what ovs-vswitchd uses by default)."""
+        return self.ovs("ovs_datapath", OVS_DP_CMD_SET, 0,
+                        attr_str(OVS_DP_ATTR_NAME, name)
+                        + attr(OVS_DP_ATTR_PER_CPU_PIDS,
+                               struct.pack("=%dI" % len(pids), *pids)))
 
     def vport_set_upcall_pid(self, dp_ifindex, port_no, pid):
         return self.ovs("ovs_vport", OVS_VPORT_CMD_SET, dp_ifindex,

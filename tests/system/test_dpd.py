@@ -121,7 +121,9 @@ def test_deleted_flows_stop_traffic_and_become_upcalls(topo, dpd_factory):
 
     c = d.client()
     dp = c.dp_get("dp0")
-    c.vport_set_upcall_pid(dp["ifindex"], 1, c.portid)
+    # ovs-dpctl created the datapath with per-CPU dispatch, so the upcall
+    # goes to the per-CPU pids, as with the kernel module.
+    c.dp_set_cpu_pids("dp0", [c.portid] * 2)
     run(["ip", "neigh", "flush", "dev", "eth0"], ns=vm1)
     ping = run(["ping", "-c", "3", "-i", "0.2", "-W", "1", VM2[0]], ns=vm1,
                check=False)

@@ -17,7 +17,7 @@ def nest(t, payload):
 
 KEY_IP = (attr_u32(3, 1) + attr(4, bytes(12))
           + attr(6, struct.pack("!H", 0x0800))
-          + attr(7, struct.pack("!IIBBBB", 0x0a000001, 0x0a000002, 6, 0,
+          + attr(7, struct.pack("!IIBBBB", 0x0a000001, 0x0a000002, 0, 0,
                                 64, 0)))
 ACT_OUT1 = attr_u32(1, 1)
 

@@ -119,7 +119,7 @@ PRELUDE = textwrap.dedent(r'''
         try:
             data = s.recv(4096, flags)
         except BlockingIOError:
-            assert time.monotonic() - t0 < 0.2
+            assert time.monotonic() - t0 < 2.0   # did not wait for data
             return
         raise AssertionError("expected EAGAIN, got %r" % data)
 ''')
