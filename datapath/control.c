@@ -334,7 +334,7 @@ reply_error(struct reply *r, const struct nlmsghdr *req, int error,
 }
 
 void
-reply_done(struct reply *r, const struct nlmsghdr *req)
+reply_done(struct reply *r, const struct nlmsghdr *req, int status)
 {
     if (r->len + NLMSG_HDRLEN + 4 > CONTROL_RECORD_MAX) {
         reply_flush(r);
@@ -344,8 +344,8 @@ reply_done(struct reply *r, const struct nlmsghdr *req)
     nlh->nlmsg_flags = NLM_F_MULTI;
     nlh->nlmsg_seq = req->nlmsg_seq;
     nlh->nlmsg_pid = r->portid;
-    int *status = mnl_nlmsg_put_extra_header(nlh, sizeof(int));
-    *status = 0;
+    int *st = mnl_nlmsg_put_extra_header(nlh, sizeof(int));
+    *st = status;
     r->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 

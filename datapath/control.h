@@ -61,8 +61,9 @@ void reply_abort(struct reply *r, struct nlmsghdr *nlh);
 /* Appends NLMSG_ERROR for 'req' with 'error' (0 = ACK). */
 void reply_error(struct reply *r, const struct nlmsghdr *req, int error,
                  const char *ext_msg);
-/* Appends NLMSG_DONE (dump end). */
-void reply_done(struct reply *r, const struct nlmsghdr *req);
+/* Appends NLMSG_DONE (dump end) carrying 'status' (0, or the negative
+ * errno of a dump that failed, as the kernel reports it). */
+void reply_done(struct reply *r, const struct nlmsghdr *req, int status);
 /* Queues the current record (no-op if empty). */
 void reply_flush(struct reply *r);
 

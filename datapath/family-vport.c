@@ -244,6 +244,22 @@ vport_dumpit(struct genl_dump *d, struct reply *r)
     return 0;
 }
 
+static void
+discard_record(struct reply *r)
+{
+    (void) r;
+}
+
+void
+genl_vport_notify_del(const struct vport *v)
+{
+    static uint8_t buf[CONTROL_RECORD_MAX];
+    struct reply r = { buf, 0, 0, discard_record, NULL };
+    struct nlmsghdr *nlh = put_vport(&r, v, 0, 0, OVS_VPORT_CMD_DEL);
+
+    control_multicast(HVS_GENL_MCGRP_VPORT, nlh, 0);
+}
+
 const struct genl_family genl_family_vport = {
     .name = OVS_VPORT_FAMILY,
     .id = HVS_GENL_ID_VPORT,

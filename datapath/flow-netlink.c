@@ -801,6 +801,18 @@ in6_is_zero(const struct in6_addr *a)
     return all_zero(a, sizeof *a);
 }
 
+static int
+tunnel_family(const struct flow_tnl *t)
+{
+    if (t->ipv4_dst || t->ipv4_src) {
+        return AF_INET;
+    }
+    if (!in6_is_zero(&t->ipv6_dst) || !in6_is_zero(&t->ipv6_src)) {
+        return AF_INET6;
+    }
+    return 0;
+}
+
 /* The kernel's match_validate(): the key carries every attribute its
  * protocols imply, and the mask covers only attributes of the key whose
  * prerequisites the mask matches exactly. */
@@ -942,16 +954,20 @@ parse_mask(struct fnl_parse *p, const struct nlattr *mask, uint64_t *attrs)
 }
 
 /* Exact mask of a key: userspace does not send tunnel fields that are
- * zero, but they are matched all the same. */
+ * zero, but they are matched all the same.  Only the addresses of the
+ * key's family are covered, so that a dumped mask parses back the same. */
 static void
-preset_exact_tunnel_mask(struct flow_key *mask)
+preset_exact_tunnel_mask(struct flow_key *mask, const struct flow_key *key)
 {
     struct flow_tnl *t = &mask->tunnel;
 
     t->tun_id = UINT64_MAX;
-    t->ipv4_src = t->ipv4_dst = UINT32_MAX;
-    memset(&t->ipv6_src, 0xff, sizeof t->ipv6_src);
-    memset(&t->ipv6_dst, 0xff, sizeof t->ipv6_dst);
+    if (tunnel_family(&key->tunnel) == AF_INET6) {
+        memset(&t->ipv6_src, 0xff, sizeof t->ipv6_src);
+        memset(&t->ipv6_dst, 0xff, sizeof t->ipv6_dst);
+    } else {
+        t->ipv4_src = t->ipv4_dst = UINT32_MAX;
+    }
     t->tos = t->ttl = 0xff;
     t->tp_src = t->tp_dst = 0xffff;
 }
@@ -983,7 +999,7 @@ fnl_parse_flow(const struct nlattr *key, const struct nlattr *mask,
         memcpy(exact, key, mnl_attr_get_len(key));
         set_all_ones(exact, key_lens, OVS_KEY_ATTR_MAX);
         if (key_attrs & BIT(OVS_KEY_ATTR_TUNNEL)) {
-            preset_exact_tunnel_mask(&m->mask);
+            preset_exact_tunnel_mask(&m->mask, &m->key);
         }
         mask = exact;
     }
@@ -1055,18 +1071,6 @@ fnl_parse_packet_md(const struct nlattr *key, struct dp_packet_md *md,
 }
 
 /* Output. */
-
-static int
-tunnel_family(const struct flow_tnl *t)
-{
-    if (t->ipv4_dst || t->ipv4_src) {
-        return AF_INET;
-    }
-    if (!in6_is_zero(&t->ipv6_dst) || !in6_is_zero(&t->ipv6_src)) {
-        return AF_INET6;
-    }
-    return 0;
-}
 
 struct put {
     struct nlmsghdr *nlh;

@@ -20,6 +20,7 @@
 #include "flow-table.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,94 +42,115 @@ typedef uint64_t __attribute__((__may_alias__)) key_word;
 /* ------------------------------------------------------------------ */
 /* Hashing and comparing keys under a mask.                             */
 
-static inline uint64_t
-mix_word(uint64_t h, uint64_t w)
-{
-    h = (h ^ w) * 0xff51afd7ed558ccdULL;
-    return h ^ (h >> 32);
-}
+/* A mask in compact form: the indexes of the key words it selects and
+ * those mask words.  Lookups hash and compare only these words (a typical
+ * megaflow mask selects a handful of the key's words), gathered into a
+ * contiguous array first. */
+struct mask_words {
+    uint8_t n;
+    uint8_t idx[KEY_WORDS];
+    uint64_t mw[KEY_WORDS];
+};
 
-static inline uint32_t
-mix_finish(uint64_t h)
+static void
+mask_words_init(struct mask_words *mwd, const struct flow_key *mask)
 {
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return (uint32_t) h;
-}
+    const key_word *m = (const key_word *) mask;
 
-/* Hash of 'k' & 'm' over words [start, end): only the words a mask can
- * select, so a subtable on a few fields hashes a few words. */
-static inline uint32_t
-masked_hash(const key_word *k, const key_word *m, unsigned start,
-            unsigned end)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ start;
-
-    for (unsigned i = start; i < end; i++) {
-        h = mix_word(h, k[i] & m[i]);
+    mwd->n = 0;
+    for (unsigned i = 0; i < KEY_WORDS; i++) {
+        if (m[i]) {
+            mwd->idx[mwd->n] = (uint8_t) i;
+            mwd->mw[mwd->n++] = m[i];
+        }
     }
-    return mix_finish(h);
 }
 
-/* True if 'k' & 'm' equals the (already masked) 'mk' over [start, end). */
+static inline void
+mask_words_gather(const struct mask_words *mwd, const key_word *k,
+                  uint64_t *out)
+{
+    for (unsigned i = 0; i < mwd->n; i++) {
+        out[i] = k[mwd->idx[i]] & mwd->mw[i];
+    }
+}
+
+static bool
+mask_words_equal(const struct mask_words *a, const struct mask_words *b)
+{
+    return a->n == b->n && !memcmp(a->idx, b->idx, a->n)
+           && !memcmp(a->mw, b->mw, a->n * sizeof a->mw[0]);
+}
+
+/* Per-position keys of the word hash; fixed so that runs are repeatable. */
+static uint64_t hash_secret[KEY_WORDS + 1];
+static pthread_once_t hash_secret_once = PTHREAD_ONCE_INIT;
+
+static void
+hash_secret_init(void)
+{
+    uint64_t x = 0x243f6a8885a308d3ULL;
+
+    for (size_t i = 0; i < KEY_WORDS + 1; i++) {
+        uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        hash_secret[i] = z ^ (z >> 31);
+    }
+}
+
+/* 64x64->128 multiply, folded: a strong mix of two words in one step. */
+static inline uint64_t
+mum(uint64_t a, uint64_t b)
+{
+    unsigned __int128 r = (unsigned __int128) a * b;
+
+    return (uint64_t) r ^ (uint64_t) (r >> 64);
+}
+
+/* Hash of 'n' words.  The pairs are independent, so the multiplies run in
+ * parallel instead of forming one long dependency chain. */
+static inline uint32_t
+words_hash(const uint64_t *w, unsigned n)
+{
+    uint64_t acc = n * 0x9e3779b97f4a7c15ULL;
+    unsigned i;
+
+    for (i = 0; i + 1 < n; i += 2) {
+        acc += mum(w[i] ^ hash_secret[i], w[i + 1] ^ hash_secret[i + 1]);
+    }
+    if (i < n) {
+        acc += mum(w[i] ^ hash_secret[i], hash_secret[KEY_WORDS]);
+    }
+    acc ^= acc >> 29;
+    return (uint32_t) (acc ^ (acc >> 32));
+}
+
 static inline bool
-masked_equal(const key_word *k, const key_word *m, const key_word *mk,
-             unsigned start, unsigned end)
+words_equal(const uint64_t *a, const uint64_t *b, unsigned n)
 {
     uint64_t diff = 0;
 
-    /* Accumulating without early exit keeps the loop branch-free; the
-     * ranges are short. */
-    for (unsigned i = start; i < end; i++) {
-        diff |= (k[i] & m[i]) ^ mk[i];
+    /* No early exit: a hash match is nearly always a real match. */
+    for (unsigned i = 0; i < n; i++) {
+        diff |= a[i] ^ b[i];
     }
     return diff == 0;
 }
 
-/* The word range a mask selects: [*start, *end), empty for a catch-all. */
-static void
-mask_range(const struct flow_key *mask, uint16_t *start, uint16_t *end)
-{
-    const key_word *m = (const key_word *) mask;
-    unsigned s = 0, e = KEY_WORDS;
-
-    while (s < e && !m[s]) {
-        s++;
-    }
-    while (e > s && !m[e - 1]) {
-        e--;
-    }
-    if (s == e) {
-        s = e = 0;
-    }
-    *start = s;
-    *end = e;
-}
-
 /* Hash of a whole packet key for the exact-match cache: the fixed part and
- * the tunnel options in use.  Two lanes break the multiply dependency
- * chain.  Any function of the key would be correct, since a cache hit is
- * verified against the flow's mask; this one just spreads well. */
+ * the tunnel options in use.  Any function of the key would be correct,
+ * since a cache hit is verified against the flow's mask. */
 static inline uint32_t
 full_key_hash(const struct flow_key *key)
 {
-    const key_word *k = (const key_word *) key;
     unsigned n = KEY_FIXED_WORDS;
-    uint64_t a = 0x9e3779b97f4a7c15ULL, b = 0x632be59bd9b4e019ULL;
-    unsigned i;
 
     if (key->tunnel.opts_len) {
         n += (key->tunnel.opts_len + 7) / 8;
     }
-    for (i = 0; i + 1 < n; i += 2) {
-        a = mix_word(a, k[i]);
-        b = mix_word(b, k[i + 1]);
-    }
-    if (i < n) {
-        a = mix_word(a, k[i]);
-    }
-    return mix_finish(a ^ (b * 0x9e3779b97f4a7c15ULL));
+    return words_hash((const key_word *) key, n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -312,9 +334,8 @@ htab_remove(struct htab *h, uint32_t hash, const void *ptr)
  * count) and is freed a grace period after the last one leaves. */
 struct flow_mask {
     /* Read by every lookup. */
-    uint16_t start, end;        /* words the mask selects */
     struct htab flows;          /* masked-key hash -> struct flow_entry */
-    struct flow_key mask;
+    struct mask_words words;    /* the mask itself, compact */
 
     /* Writer only. */
     uint32_t n_flows;
@@ -336,21 +357,30 @@ struct mask_vec {
     struct flow_mask *masks[];
 };
 
-/* What flow_alloc() really allocates: the public flow and its linkage. */
+/* The private side of a flow, allocated with it by flow_alloc(): a
+ * header that lookups read, the flow's masked key in compact form right
+ * after it (the words its mask selects), then the public struct dp_flow
+ * (whose 'priv' points back here).  A lookup thus touches a line or two of
+ * the flow, not the three full keys of struct dp_flow. */
 struct flow_entry {
-    struct dp_flow flow;
-    const struct flow_table *table;     /* set while inserted */
-    struct flow_mask *fm;
-    uint32_t hash;              /* masked-key hash, in fm->flows */
-    uint32_t ufid_hash;         /* in flow_table.ufid_index */
-    uint16_t start, end;        /* copy of fm's range, for the EMC */
+    _Atomic bool dead;          /* mirror of flow->dead, near the words */
     bool inserted;
+    uint8_t n_words;            /* of mk[] */
     /* References: one from the table while inserted, one per EMC slot.
      * The last one frees the flow after a grace period. */
     _Atomic uint32_t refcnt;
+    uint32_t hash;              /* of mk[], in fm->flows */
+    uint32_t ufid_hash;         /* in flow_table.ufid_index */
+    const struct flow_table *table;     /* set while inserted */
+    struct flow_mask *fm;
+    struct dp_flow *flow;
+
+    /* Writer only. */
     uint64_t serial;            /* dump order */
     uint32_t dump_idx;
     struct rcu_head rcu;
+
+    uint64_t mk[];              /* masked key words, as fm->words */
 };
 
 struct flow_table {
@@ -376,13 +406,13 @@ struct flow_table {
 static inline struct flow_entry *
 flow_entry(const struct dp_flow *f)
 {
-    return CONTAINER_OF(f, struct flow_entry, flow);
+    return f->priv;
 }
 
 static inline bool
-flow_is_dead(const struct dp_flow *f)
+entry_is_dead(const struct flow_entry *fe)
 {
-    return atomic_load_explicit(&f->dead, memory_order_acquire);
+    return atomic_load_explicit(&fe->dead, memory_order_acquire);
 }
 
 /* Per-thread tick used to sample hit counts and to pace re-ranking. */
@@ -429,33 +459,44 @@ free_after_grace(void *p)
 struct dp_flow *
 flow_alloc(const struct flow_match *m, const struct flow_key *unmasked)
 {
-    struct flow_entry *fe = calloc(1, sizeof *fe);
+    struct mask_words mwd;
+    struct flow_entry *fe;
+    struct dp_flow *f;
+    size_t flow_ofs, size;
     key_word *k;
-    const key_word *mw;
 
+    mask_words_init(&mwd, &m->mask);
+    flow_ofs = (offsetof(struct flow_entry, mk) + mwd.n * sizeof(uint64_t)
+                + 63) & ~(size_t) 63;
+    size = (flow_ofs + sizeof *f + 63) & ~(size_t) 63;
+    fe = aligned_alloc(64, size);
     if (!fe) {
         return NULL;
     }
-    fe->flow.match = *m;
+    memset(fe, 0, size);
+    f = (struct dp_flow *) (void *) ((char *) fe + flow_ofs);
+    f->match = *m;
     /* Stored keys are masked so that word compares need no mask. */
-    k = (key_word *) &fe->flow.match.key;
-    mw = (const key_word *) &fe->flow.match.mask;
+    k = (key_word *) &f->match.key;
     for (size_t i = 0; i < KEY_WORDS; i++) {
-        k[i] &= mw[i];
+        k[i] &= ((const key_word *) &f->match.mask)[i];
     }
-    fe->flow.unmasked_key = unmasked ? *unmasked : m->key;
-    fe->flow.priv = fe;
-    atomic_init(&fe->flow.dead, false);
-    atomic_init(&fe->flow.acts, NULL);
+    mask_words_gather(&mwd, k, fe->mk);
+    fe->n_words = mwd.n;
+    fe->flow = f;
+    f->unmasked_key = unmasked ? *unmasked : m->key;
+    f->priv = fe;
+    atomic_init(&f->dead, false);
+    atomic_init(&f->acts, NULL);
+    atomic_init(&fe->dead, false);
     atomic_init(&fe->refcnt, 0);
-    mask_range(&fe->flow.match.mask, &fe->start, &fe->end);
-    return &fe->flow;
+    return f;
 }
 
 static void
 flow_entry_free(struct flow_entry *fe)
 {
-    free(atomic_load_explicit(&fe->flow.acts, memory_order_relaxed));
+    free(atomic_load_explicit(&fe->flow->acts, memory_order_relaxed));
     free(fe);
 }
 
@@ -503,17 +544,15 @@ flow_try_ref(struct flow_entry *fe)
 /* Subtables.                                                           */
 
 static uint32_t
-mask_index_hash(const struct flow_key *mask, uint16_t start, uint16_t end)
+mask_index_hash(const struct mask_words *mwd)
 {
-    const key_word *m = (const key_word *) mask;
-
-    return masked_hash(m, m, start, end) ^ ((uint32_t) start << 16 | end);
+    return words_hash(mwd->mw, mwd->n) ^ hash_bytes(mwd->idx, mwd->n, 0);
 }
 
-/* The subtable with exactly 'mask', or NULL (writer side). */
+/* The subtable with exactly 'mwd', or NULL (writer side). */
 static struct flow_mask *
-mask_find(const struct flow_table *t, const struct flow_key *mask,
-          uint16_t start, uint16_t end, uint32_t hash)
+mask_find(const struct flow_table *t, const struct mask_words *mwd,
+          uint32_t hash)
 {
     const struct htab_arr *a = htab_arr(&t->mask_index);
 
@@ -527,21 +566,25 @@ mask_find(const struct flow_table *t, const struct flow_key *mask,
         }
         if ((void *) fm != HTAB_TOMB
             && atomic_load_explicit(&s->hash, memory_order_relaxed) == hash
-            && fm->start == start && fm->end == end
-            && !memcmp(&fm->mask, mask, sizeof *mask)) {
+            && mask_words_equal(&fm->words, mwd)) {
             return fm;
         }
     }
 }
 
-/* The flow of 'fm' whose masked key equals 'key' & mask, skipping dead
- * ones.  This is the reader's hot loop. */
+/* The live flow of 'fm' whose masked key equals 'k' under fm's mask.
+ * This is the reader's hot loop. */
 static inline struct flow_entry *
-subtable_lookup(const struct flow_mask *fm, const key_word *k, uint32_t hash)
+subtable_lookup(const struct flow_mask *fm, const key_word *k)
 {
-    const key_word *m = (const key_word *) &fm->mask;
-    const struct htab_arr *a = htab_arr(&fm->flows);
+    uint64_t w[KEY_WORDS];
+    unsigned n = fm->words.n;
+    const struct htab_arr *a;
+    uint32_t hash;
 
+    mask_words_gather(&fm->words, k, w);
+    hash = words_hash(w, n);
+    a = htab_arr(&fm->flows);
     for (uint32_t i = hash & a->mask;; i = (i + 1) & a->mask) {
         const struct htab_slot *s = &a->slots[i];
         struct flow_entry *fe = atomic_load_explicit(&s->ptr,
@@ -552,17 +595,14 @@ subtable_lookup(const struct flow_mask *fm, const key_word *k, uint32_t hash)
         }
         if ((void *) fe != HTAB_TOMB
             && atomic_load_explicit(&s->hash, memory_order_relaxed) == hash
-            && masked_equal(k, m, (const key_word *) &fe->flow.match.key,
-                            fm->start, fm->end)
-            && !flow_is_dead(&fe->flow)) {
+            && words_equal(w, fe->mk, n) && !entry_is_dead(fe)) {
             return fe;
         }
     }
 }
 
 static struct flow_mask *
-flow_mask_create(const struct flow_key *mask, uint16_t start, uint16_t end,
-                 uint32_t index_hash)
+flow_mask_create(const struct mask_words *mwd, uint32_t index_hash)
 {
     struct flow_mask *fm;
 
@@ -574,9 +614,7 @@ flow_mask_create(const struct flow_key *mask, uint16_t start, uint16_t end,
         free(fm);
         return NULL;
     }
-    fm->mask = *mask;
-    fm->start = start;
-    fm->end = end;
+    fm->words = *mwd;
     fm->index_hash = index_hash;
     atomic_init(&fm->hits, 0);
     return fm;
@@ -815,6 +853,7 @@ flow_table_create(void)
     struct flow_table *t = calloc(1, sizeof *t);
     struct mask_vec *v = mask_vec_alloc(0);
 
+    pthread_once(&hash_secret_once, hash_secret_init);
     if (!t || !v) {
         goto error;
     }
@@ -883,8 +922,8 @@ ufid_find(const struct flow_table *t, const uint8_t *ufid, size_t len,
         }
         if ((void *) fe != HTAB_TOMB
             && atomic_load_explicit(&s->hash, memory_order_relaxed) == hash
-            && fe->flow.ufid_len == len
-            && !memcmp(fe->flow.ufid, ufid, len)) {
+            && fe->flow->ufid_len == len
+            && !memcmp(fe->flow->ufid, ufid, len)) {
             return fe;
         }
     }
@@ -896,8 +935,9 @@ flow_table_insert(struct flow_table *t, struct dp_flow *f)
     struct flow_entry *fe = flow_entry(f);
     const key_word *k = (const key_word *) &f->match.key;
     struct mask_vec *nv = NULL;
+    struct mask_words mwd;
     struct flow_mask *fm;
-    uint32_t mhash, khash;
+    uint32_t mhash;
     bool new_mask = false;
 
     if (fe->inserted || f->ufid_len > FLOW_UFID_MAX) {
@@ -909,11 +949,10 @@ flow_table_insert(struct flow_table *t, struct dp_flow *f)
             return -EEXIST;
         }
     }
-    mhash = mask_index_hash(&f->match.mask, fe->start, fe->end);
-    fm = mask_find(t, &f->match.mask, fe->start, fe->end, mhash);
-    khash = masked_hash(k, (const key_word *) &f->match.mask, fe->start,
-                        fe->end);
-    if (fm && subtable_lookup(fm, k, khash)) {
+    mask_words_init(&mwd, &f->match.mask);
+    mhash = mask_index_hash(&mwd);
+    fm = mask_find(t, &mwd, mhash);
+    if (fm && subtable_lookup(fm, k)) {
         return -EEXIST;
     }
 
@@ -922,7 +961,7 @@ flow_table_insert(struct flow_table *t, struct dp_flow *f)
         return -ENOMEM;
     }
     if (!fm) {
-        fm = flow_mask_create(&f->match.mask, fe->start, fe->end, mhash);
+        fm = flow_mask_create(&mwd, mhash);
         nv = mask_vec_alloc(mask_vec_get(t)->n + 1);
         if (!fm || !nv || htab_reserve(&t->mask_index)) {
             if (fm) {
@@ -943,11 +982,10 @@ flow_table_insert(struct flow_table *t, struct dp_flow *f)
 
     fe->table = t;
     fe->fm = fm;
-    fe->hash = khash;
+    fe->hash = words_hash(fe->mk, fe->n_words);
     fe->inserted = true;
     atomic_store_explicit(&fe->refcnt, 1, memory_order_relaxed);
-    atomic_store_explicit(&f->dead, false, memory_order_relaxed);
-    htab_insert(&fm->flows, khash, fe);
+    htab_insert(&fm->flows, fe->hash, fe);
     fm->n_flows++;
     if (f->ufid_len) {
         htab_insert(&t->ufid_index, fe->ufid_hash, fe);
@@ -967,11 +1005,12 @@ flow_table_remove(struct flow_table *t, struct dp_flow *f)
     struct flow_entry *fe = flow_entry(f);
     struct flow_mask *fm = fe->fm;
 
-    if (!fe->inserted || fe->table != t || flow_is_dead(f)) {
+    if (!fe->inserted || fe->table != t || entry_is_dead(fe)) {
         return;
     }
     /* Dead first: a reader that still reaches the flow through a stale
      * array or its cache skips it from now on. */
+    atomic_store_explicit(&fe->dead, true, memory_order_release);
     atomic_store_explicit(&f->dead, true, memory_order_release);
     htab_remove(&fm->flows, fe->hash, fe);
     if (f->ufid_len) {
@@ -1005,20 +1044,17 @@ flow_table_set_actions(struct flow_table *t, struct dp_flow *f,
 struct dp_flow *
 flow_table_find_exact(const struct flow_table *t, const struct flow_match *m)
 {
-    uint16_t start, end;
+    struct mask_words mwd;
     struct flow_mask *fm;
     struct flow_entry *fe;
-    const key_word *k = (const key_word *) &m->key;
 
-    mask_range(&m->mask, &start, &end);
-    fm = mask_find(t, &m->mask, start, end,
-                   mask_index_hash(&m->mask, start, end));
+    mask_words_init(&mwd, &m->mask);
+    fm = mask_find(t, &mwd, mask_index_hash(&mwd));
     if (!fm) {
         return NULL;
     }
-    fe = subtable_lookup(fm, k, masked_hash(k, (const key_word *) &fm->mask,
-                                            start, end));
-    return fe ? &fe->flow : NULL;
+    fe = subtable_lookup(fm, (const key_word *) &m->key);
+    return fe ? fe->flow : NULL;
 }
 
 struct dp_flow *
@@ -1031,7 +1067,7 @@ flow_table_find_ufid(const struct flow_table *t, const uint8_t *ufid,
         return NULL;
     }
     fe = ufid_find(t, ufid, len, ufid_hash(ufid, len));
-    return fe && !flow_is_dead(&fe->flow) ? &fe->flow : NULL;
+    return fe && !entry_is_dead(fe) ? fe->flow : NULL;
 }
 
 void
@@ -1039,7 +1075,7 @@ flow_table_flush(struct flow_table *t)
 {
     /* Removing from the end never leaves holes, so this is linear. */
     while (t->dump_n) {
-        flow_table_remove(t, &t->dump_flows[t->dump_n - 1]->flow);
+        flow_table_remove(t, t->dump_flows[t->dump_n - 1]->flow);
     }
 }
 
@@ -1077,7 +1113,7 @@ flow_table_next(const struct flow_table *t, uint64_t *cursor)
 
         if (fe) {
             *cursor = fe->serial;
-            return &fe->flow;
+            return fe->flow;
         }
     }
     return NULL;
@@ -1096,9 +1132,7 @@ flow_table_lookup(struct flow_table *t, const struct flow_key *key,
         struct flow_mask *fm = v->masks[i];
         struct flow_entry *fe;
 
-        fe = subtable_lookup(fm, k,
-                             masked_hash(k, (const key_word *) &fm->mask,
-                                         fm->start, fm->end));
+        fe = subtable_lookup(fm, k);
         if (fe) {
             if (!(tick & HIT_SAMPLE_MASK)) {
                 atomic_fetch_add_explicit(&fm->hits, 1,
@@ -1110,7 +1144,7 @@ flow_table_lookup(struct flow_table *t, const struct flow_key *key,
             if (n_mask_hit) {
                 *n_mask_hit = i + 1;
             }
-            return &fe->flow;
+            return fe->flow;
         }
     }
     if (n_mask_hit) {
@@ -1137,6 +1171,7 @@ struct flow_emc {
 struct flow_emc *
 flow_emc_create(void)
 {
+    pthread_once(&hash_secret_once, hash_secret_init);
     return calloc(1, sizeof(struct flow_emc));
 }
 
@@ -1163,15 +1198,16 @@ emc_entry_matches(const struct emc_entry *e, uint32_t hash,
                   const struct flow_table *t, const struct flow_key *key)
 {
     const struct flow_entry *fe = e->fe;
+    uint64_t w[KEY_WORDS];
 
-    /* A dead flow may already have left its table, so check 'dead' before
-     * trusting 'table'.  The entry's reference keeps the memory. */
-    return fe && e->hash == hash && !flow_is_dead(&fe->flow)
-           && fe->table == t
-           && masked_equal((const key_word *) key,
-                           (const key_word *) &fe->flow.match.mask,
-                           (const key_word *) &fe->flow.match.key,
-                           fe->start, fe->end);
+    /* The entry's reference keeps the flow's memory, but not its subtable
+     * nor its table: only a live flow (checked inside the read lock) has
+     * both. */
+    if (!fe || e->hash != hash || entry_is_dead(fe) || fe->table != t) {
+        return false;
+    }
+    mask_words_gather(&fe->fm->words, (const key_word *) key, w);
+    return words_equal(w, fe->mk, fe->n_words);
 }
 
 static void
@@ -1182,7 +1218,7 @@ emc_insert(struct emc_entry *set, uint32_t hash, struct flow_entry *fe)
     for (int w = 0; w < EMC_WAYS; w++) {
         struct emc_entry *e = &set[w];
 
-        if (!e->fe || flow_is_dead(&e->fe->flow)) {
+        if (!e->fe || entry_is_dead(e->fe)) {
             victim = e;
             break;
         }
@@ -1219,7 +1255,7 @@ flow_table_lookup_cached(struct flow_table *t, struct flow_emc *emc,
             if (emc_hit) {
                 *emc_hit = true;
             }
-            return &set[w].fe->flow;
+            return set[w].fe->flow;
         }
     }
     if (emc_hit) {

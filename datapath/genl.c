@@ -200,7 +200,7 @@ ctrl_getfamily(const struct nlmsghdr *nlh, struct reply *r, bool dump,
         for (size_t i = 0; i < N_FAMILIES; i++) {
             put_family(r, nlh, families[i], NLM_F_MULTI);
         }
-        reply_done(r, nlh);
+        reply_done(r, nlh, 0);
         return 0;
     }
     const struct genl_family *f = NULL;
@@ -316,12 +316,12 @@ genl_dump_continue(struct genl_dump *d, struct reply *r)
     int err = d->family->dumpit(d, r);
 
     if (err) {
-        /* The kernel reports a dump that fails as it starts with an
-         * error message instead of NLMSG_DONE. */
-        reply_error(r, d->req, err, NULL);
+        /* The kernel ends a failed dump with NLMSG_DONE carrying the
+         * errno, not with NLMSG_ERROR; clients treat both as the end. */
+        reply_done(r, d->req, err);
         d->done = true;
     } else if (d->done) {
-        reply_done(r, d->req);
+        reply_done(r, d->req, 0);
     }
     if (d->done) {
         genl_dump_free(d);

@@ -80,4 +80,9 @@ int genl_parse_attrs(const struct genl_family *f, const struct nlmsghdr *nlh,
 void genl_notify(struct reply *r, const struct genl_req *req,
                  struct nlmsghdr *nlh, uint32_t group);
 
+struct vport;
+/* Multicasts OVS_VPORT_CMD_DEL for 'v' to the vport group (a port that
+ * went away without a request). */
+void genl_vport_notify_del(const struct vport *v);
+
 #endif /* HVS_GENL_H */

@@ -16,6 +16,7 @@
 #include "fwd.h"
 #include "hvs/dp-ext.h"
 #include "log.h"
+#include "netdev-monitor.h"
 
 LOG_MODULE(dpd);
 
@@ -94,6 +95,10 @@ main(int argc, char *argv[])
         daemon_finish(&opts);
         return 1;
     }
+    err = netdev_monitor_init(epfd);
+    if (err) {
+        LOG_WARN("cannot watch host interfaces: %s", strerror(-err));
+    }
     err = fwd_start(n_fwd_threads);
     if (err) {
         LOG_ERR("cannot start forwarding threads: %s", strerror(-err));
@@ -121,12 +126,17 @@ main(int argc, char *argv[])
                 }
                 continue;
             }
-            control_handle_event(evs[i].data.ptr, evs[i].events);
+            if (evs[i].data.ptr == netdev_monitor_tag()) {
+                netdev_monitor_run();
+            } else {
+                control_handle_event(evs[i].data.ptr, evs[i].events);
+            }
         }
         control_run();
     }
 
     control_destroy();
+    netdev_monitor_destroy();
     dp_destroy_all();
     fwd_stop();
     urcu_memb_barrier();

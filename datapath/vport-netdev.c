@@ -151,56 +151,47 @@ put_vlan(uint8_t *at, uint16_t tpid, uint16_t tci)
     at[3] = tci & 0xff;
 }
 
-enum rx_verdict { RX_OK, RX_BAD, RX_NOMEM };
+/* A VLAN tag the kernel took out of a received frame. */
+struct rx_vlan {
+    bool present;
+    uint16_t tpid, tci;         /* host order */
+};
 
-/* Turns received message 'i' of 'pool' into a packet for the datapath. */
-static enum rx_verdict
-rx_take(struct rx_pool *pool, int i, struct dp_packet **out)
+/* What one receive call saw, added to the port's counters at the end. */
+struct rx_counts {
+    uint64_t packets, bytes;
+    uint64_t bad;               /* malformed: rx_errors */
+    uint64_t lost;              /* no memory, or truncated: rx_dropped */
+};
+
+static void
+rx_account(struct vport *v, const struct rx_counts *c)
 {
-    struct mmsghdr *m = &pool->msgs[i];
-    const struct virtio_net_hdr *vnet = &pool->vnet[i];
-    struct dp_packet *s = pool->stage[i], *p;
-    uint16_t tpid, tci;
-    size_t len, tag;
+    struct vport_stats *st = &v->stats;
 
-    if (m->msg_hdr.msg_flags & MSG_TRUNC || m->msg_len < sizeof *vnet) {
-        return RX_BAD;
+    if (c->packets) {
+        atomic_fetch_add_explicit(&st->rx_packets, c->packets,
+                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&st->rx_bytes, c->bytes,
+                                  memory_order_relaxed);
     }
-    len = m->msg_len - sizeof *vnet;
-    if (!vport_vnet_hdr_valid(vnet, len)) {
-        return RX_BAD;
+    if (c->bad) {
+        atomic_fetch_add_explicit(&st->rx_errors, c->bad,
+                                  memory_order_relaxed);
     }
-    tag = rx_stripped_vlan(&m->msg_hdr, &tpid, &tci) ? VLAN_HLEN : 0;
-    if (tag && len < 2 * ETH_ALEN) {
-        return RX_BAD;
+    if (c->lost) {
+        atomic_fetch_add_explicit(&st->rx_dropped, c->lost,
+                                  memory_order_relaxed);
     }
+}
 
-    const uint8_t *src = dp_packet_data(s);
-    if (len + tag <= RX_COPY_MAX) {
-        p = dp_packet_new(DP_PACKET_HEADROOM, len + tag);
-        if (!p) {
-            return RX_NOMEM;
-        }
-        uint8_t *dst = dp_packet_data(p);
-        if (tag) {
-            memcpy(dst, src, 2 * ETH_ALEN);
-            put_vlan(dst + 2 * ETH_ALEN, tpid, tci);
-            memcpy(dst + 2 * ETH_ALEN + tag, src + 2 * ETH_ALEN,
-                   len - 2 * ETH_ALEN);
-        } else {
-            memcpy(dst, src, len);
-        }
-    } else {
-        p = s;
-        pool->stage[i] = NULL;
-        if (tag) {
-            /* Move the MAC addresses into the headroom kept for this. */
-            p->data_ofs -= tag;
-            uint8_t *dst = dp_packet_data(p);
-            memmove(dst, dst + tag, 2 * ETH_ALEN);
-            put_vlan(dst + 2 * ETH_ALEN, tpid, tci);
-        }
-    }
+/* Sets 'p''s frame length and offload state for a frame of 'len' bytes
+ * received with 'vnet', into which 'tag' bytes of VLAN tag were put back:
+ * the kernel's offsets count from the frame without the tag. */
+static void
+rx_finish(struct dp_packet *p, size_t len, const struct virtio_net_hdr *vnet,
+          size_t tag)
+{
     p->len = len + tag;
     p->vnet = *vnet;
     if (tag) {
@@ -211,8 +202,77 @@ rx_take(struct rx_pool *pool, int i, struct dp_packet **out)
             p->vnet.hdr_len += tag;
         }
     }
+}
+
+/* A right-sized packet holding a copy of the 'len'-byte frame at 'src',
+ * with 'vlan' put back in, or NULL if out of memory. */
+static struct dp_packet *
+rx_copy(const uint8_t *src, size_t len, const struct virtio_net_hdr *vnet,
+        const struct rx_vlan *vlan)
+{
+    size_t tag = vlan->present ? VLAN_HLEN : 0;
+    struct dp_packet *p = dp_packet_new(DP_PACKET_HEADROOM, len + tag);
+
+    if (p) {
+        uint8_t *dst = dp_packet_data(p);
+
+        if (tag) {
+            memcpy(dst, src, 2 * ETH_ALEN);
+            put_vlan(dst + 2 * ETH_ALEN, vlan->tpid, vlan->tci);
+            memcpy(dst + 2 * ETH_ALEN + tag, src + 2 * ETH_ALEN,
+                   len - 2 * ETH_ALEN);
+        } else {
+            memcpy(dst, src, len);
+        }
+        rx_finish(p, len, vnet, tag);
+    }
+    return p;
+}
+
+/* Turns received message 'i' of 'pool' into a packet for the datapath;
+ * returns false (and counts why) if it is dropped. */
+static bool
+rx_take(struct rx_pool *pool, int i, struct dp_packet **out,
+        struct rx_counts *c)
+{
+    struct mmsghdr *m = &pool->msgs[i];
+    const struct virtio_net_hdr *vnet = &pool->vnet[i];
+    struct dp_packet *p = pool->stage[i];
+    struct rx_vlan vlan = { .present = false };
+    size_t len, tag;
+
+    if (m->msg_hdr.msg_flags & MSG_TRUNC || m->msg_len < sizeof *vnet) {
+        c->bad++;
+        return false;
+    }
+    len = m->msg_len - sizeof *vnet;
+    vlan.present = rx_stripped_vlan(&m->msg_hdr, &vlan.tpid, &vlan.tci);
+    tag = vlan.present ? VLAN_HLEN : 0;
+    if (!vport_vnet_hdr_valid(vnet, len) || (tag && len < 2 * ETH_ALEN)) {
+        c->bad++;
+        return false;
+    }
+    if (len + tag <= RX_COPY_MAX) {
+        p = rx_copy(dp_packet_data(p), len, vnet, &vlan);
+        if (!p) {
+            c->lost++;
+            return false;
+        }
+    } else {
+        pool->stage[i] = NULL;
+        if (tag) {
+            /* Move the MAC addresses into the headroom kept for this. */
+            p->data_ofs -= tag;
+            uint8_t *dst = dp_packet_data(p);
+            memmove(dst, dst + tag, 2 * ETH_ALEN);
+            put_vlan(dst + 2 * ETH_ALEN, vlan.tpid, vlan.tci);
+        }
+        rx_finish(p, len, vnet, tag);
+    }
+    c->packets++;
+    c->bytes += p->len;
     *out = p;
-    return RX_OK;
+    return true;
 }
 
 static int
@@ -241,11 +301,12 @@ netdev_recvmmsg(int fd, struct mmsghdr *msgs, int n)
     }
 }
 
+/* Receives up to 'n' packets from the socket's queue. */
 static int
-netdev_recv(struct vport *v, struct dp_packet **pkts, int n)
+netdev_recv_queue(struct vport *v, struct dp_packet **pkts, int n,
+                  struct rx_counts *c)
 {
     struct rx_pool *pool = rx_pool_get();
-    uint64_t bytes = 0, bad = 0, nomem = 0;
     int got, out = 0;
 
     if (!pool) {
@@ -256,33 +317,113 @@ netdev_recv(struct vport *v, struct dp_packet **pkts, int n)
         return -ENOMEM;
     }
     got = netdev_recvmmsg(v->fd, pool->msgs, n);
-    if (got <= 0) {
-        return got;
-    }
     for (int i = 0; i < got; i++) {
-        switch (rx_take(pool, i, &pkts[out])) {
-        case RX_OK:
-            bytes += pkts[out++]->len;
-            break;
-        case RX_BAD:
-            bad++;
-            break;
-        case RX_NOMEM:
-            nomem++;
+        out += rx_take(pool, i, &pkts[out], c);
+    }
+    return got < 0 ? got : out;
+}
+
+/* Turns ring frame 'h' into a packet; returns false (and counts why) if
+ * it is dropped. */
+static bool
+rx_ring_frame(const struct tpacket2_hdr *h, uint32_t status,
+              struct dp_packet **out, struct rx_counts *c)
+{
+    const uint8_t *frame = (const uint8_t *) h + h->tp_mac;
+    struct rx_vlan vlan = { .present = false };
+    struct virtio_net_hdr vnet;
+    size_t len = h->tp_snaplen;
+
+    if (h->tp_len != len) {
+        /* Too long for a ring frame, and the kernel could not queue the
+         * whole packet beside it (receive buffer full). */
+        c->lost++;
+        return false;
+    }
+    if (h->tp_mac < sizeof vnet + sizeof *h
+        || h->tp_mac + len > RING_FRAME_SIZE) {
+        c->bad++;
+        return false;
+    }
+    memcpy(&vnet, frame - sizeof vnet, sizeof vnet);
+    if (status & TP_STATUS_VLAN_VALID) {
+        vlan.present = true;
+        vlan.tpid = status & TP_STATUS_VLAN_TPID_VALID ? h->tp_vlan_tpid
+                                                       : ETH_P_8021Q;
+        vlan.tci = h->tp_vlan_tci;
+    }
+    if (!vport_vnet_hdr_valid(&vnet, len)
+        || (vlan.present && len < 2 * ETH_ALEN)) {
+        c->bad++;
+        return false;
+    }
+    *out = rx_copy(frame, len, &vnet, &vlan);
+    if (!*out) {
+        c->lost++;
+        return false;
+    }
+    c->packets++;
+    c->bytes += (*out)->len;
+    return true;
+}
+
+/* Receives up to 'n' packets from the receive ring, in arrival order. */
+static int
+netdev_recv_ring(struct vport *v, struct dp_packet **pkts, int n,
+                 struct rx_counts *c)
+{
+    struct netdev *nd = v->priv;
+    int out = 0;
+
+    while (out < n) {
+        struct tpacket2_hdr *h = (struct tpacket2_hdr *)
+            (nd->ring + (size_t) nd->head * RING_FRAME_SIZE);
+        uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+
+        if (!(status & TP_STATUS_USER)) {
             break;
         }
+        if (status & TP_STATUS_COPY) {
+            /* Too long for a ring frame: the kernel queued the whole
+             * packet on the socket, in the same order as the ring. */
+            int r = netdev_recv_queue(v, &pkts[out], 1, c);
+
+            if (r > 0) {
+                out += r;
+            } else if (r < 0 && r != -ENOMEM) {
+                c->bad++;
+            } else {
+                c->lost++;
+            }
+        } else {
+            out += rx_ring_frame(h, status, &pkts[out], c);
+        }
+        __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+        nd->head = (nd->head + 1) % RING_FRAMES;
     }
-    struct vport_stats *st = &v->stats;
-    atomic_fetch_add_explicit(&st->rx_packets, out, memory_order_relaxed);
-    atomic_fetch_add_explicit(&st->rx_bytes, bytes, memory_order_relaxed);
-    if (bad) {
-        atomic_fetch_add_explicit(&st->rx_errors, bad, memory_order_relaxed);
-    }
-    if (nomem) {
-        atomic_fetch_add_explicit(&st->rx_dropped, nomem,
-                                  memory_order_relaxed);
+    if (!out) {
+        /* Woken with nothing to read: probably a socket error (the
+         * interface went down), which would keep the socket readable in
+         * poll() until it is read. */
+        int err;
+        socklen_t len = sizeof err;
+
+        getsockopt(v->fd, SOL_SOCKET, SO_ERROR, &err, &len);
     }
     return out;
+}
+
+static int
+netdev_recv(struct vport *v, struct dp_packet **pkts, int n)
+{
+    struct netdev *nd = v->priv;
+    struct rx_counts c = { 0, 0, 0, 0 };
+    int r;
+
+    r = nd->ring ? netdev_recv_ring(v, pkts, n, &c)
+                 : netdev_recv_queue(v, pkts, n, &c);
+    rx_account(v, &c);
+    return r;
 }
 
 /* Packets ready to go, sent with one sendmmsg() call.  Lives on the

@@ -152,6 +152,25 @@ class Client:
                                                 a[CTRL_ATTR_FAMILY_ID])[0]
         return self.families[name]
 
+    def mcgroup(self, family, group):
+        """The id of multicast group 'group' of 'family'."""
+        r = self.transact(GENL_ID_CTRL, 0, CTRL_CMD_GETFAMILY, 1,
+                          attr_str(CTRL_ATTR_FAMILY_NAME, family))
+        groups = parse_attrs(r[0][1]).get(CTRL_ATTR_MCAST_GROUPS, b"")
+        i = 0
+        while i + 4 <= len(groups):
+            n, _ = struct.unpack_from("=HH", groups, i)
+            g = parse_attrs(groups[i + 4:i + n])
+            if g.get(1, b"").rstrip(b"\0").decode() == group:
+                return struct.unpack("=I", g[2])[0]
+            i += (n + 3) & ~3
+        raise KeyError(group)
+
+    def join(self, group_id):
+        """NETLINK_ADD_MEMBERSHIP, as the shim sends it."""
+        self.sock.send(struct.pack("=IHHIIII", 24, MEMBERSHIP, 0, 0,
+                                   self.portid, 1, group_id))
+
     def ovs(self, fam, cmd, dp_ifindex, attrs, flags=NLM_F_ECHO):
         return self.transact(self.family(fam), flags, cmd, 1,
                              struct.pack("=i", dp_ifindex) + attrs)

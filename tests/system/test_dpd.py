@@ -154,3 +154,21 @@ def test_flows_outlive_their_client(topo, dpd_factory):
     ping = run(["ping", "-c", "3", "-i", "0.2", "-W", "2", VM2[0]], ns=vm1,
                check=False)
     assert ping.returncode == 0
+
+
+def test_vanished_interface_deletes_its_port(topo, dpd_factory):
+    """As the kernel's dp_notify: the vport goes with its host interface,
+    and subscribers of the ovs_vport group hear OVS_VPORT_CMD_DEL."""
+    sw, vm1, vm2, d = two_vms(topo, dpd_factory)
+    c = d.client()
+    c.join(c.mcgroup("ovs_vport", "ovs_vport"))
+    c.dp_get("dp0")          # the join is ordered before this request
+    run(["ip", "link", "del", topo.prefix + "v2"], ns=sw)
+    t, f, s, body = c.recv_async(timeout=5)
+    assert t == c.family("ovs_vport")
+    assert body[0] == hvsnl.OVS_VPORT_CMD_DEL
+    attrs = hvsnl.parse_attrs(body[8:])
+    assert attrs[hvsnl.OVS_VPORT_ATTR_NAME].rstrip(b"\0").decode() \
+        == topo.prefix + "v2"
+    out = d.dpctl("show").stdout
+    assert "port 2" not in out and "port 1: %sv1" % topo.prefix in out
