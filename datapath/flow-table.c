@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <urcu/urcu-memb.h>
@@ -342,7 +341,7 @@ struct flow_mask {
     uint32_t index_hash;        /* in flow_table.mask_index */
     struct rcu_head rcu;
 
-    /* Ranking, under flow_table.vec_busy. */
+    /* Ranking, by the re-ranking reader (flow_table.rerank_busy). */
     uint64_t last_hits;
     uint64_t score;
 
@@ -385,10 +384,11 @@ struct flow_entry {
 
 struct flow_table {
     struct mask_vec *_Atomic vec;
-    /* Held by whoever replaces 'vec': the writer (adding or removing a
-     * subtable) or a reader re-ranking.  Readers only ever try it. */
-    _Atomic bool vec_busy;
-    _Atomic uint32_t n_flows;
+    _Atomic bool rerank_busy;   /* a reader is re-ranking; others skip */
+
+    /* Written on every insert and removal: away from 'vec', which every
+     * lookup reads. */
+    _Alignas(64) _Atomic uint32_t n_flows;
 
     /* Writer only. */
     struct htab mask_index;     /* mask hash -> struct flow_mask */
@@ -572,20 +572,32 @@ mask_find(const struct flow_table *t, const struct mask_words *mwd,
     }
 }
 
-/* The live flow of 'fm' whose masked key equals 'k' under fm's mask.
- * This is the reader's hot loop. */
-static inline struct flow_entry *
-subtable_lookup(const struct flow_mask *fm, const key_word *k)
-{
-    uint64_t w[KEY_WORDS];
-    unsigned n = fm->words.n;
-    const struct htab_arr *a;
+/* A probe of one subtable, in two halves so that a lookup can start the
+ * next subtable's probe (and its likely cache miss on the slot) before it
+ * finishes the current one. */
+struct probe {
+    const struct htab_arr *arr;
     uint32_t hash;
+    uint64_t w[KEY_WORDS];      /* the key's words under the mask */
+};
 
-    mask_words_gather(&fm->words, k, w);
-    hash = words_hash(w, n);
-    a = htab_arr(&fm->flows);
-    for (uint32_t i = hash & a->mask;; i = (i + 1) & a->mask) {
+static inline void
+probe_start(struct probe *p, const struct flow_mask *fm, const key_word *k)
+{
+    mask_words_gather(&fm->words, k, p->w);
+    p->hash = words_hash(p->w, fm->words.n);
+    p->arr = htab_arr(&fm->flows);
+    __builtin_prefetch(&p->arr->slots[p->hash & p->arr->mask]);
+}
+
+/* The live flow whose masked key is p->w, or NULL.  The reader's hot
+ * loop. */
+static inline struct flow_entry *
+probe_finish(const struct probe *p, unsigned n_words)
+{
+    const struct htab_arr *a = p->arr;
+
+    for (uint32_t i = p->hash & a->mask;; i = (i + 1) & a->mask) {
         const struct htab_slot *s = &a->slots[i];
         struct flow_entry *fe = atomic_load_explicit(&s->ptr,
                                                      memory_order_acquire);
@@ -594,11 +606,21 @@ subtable_lookup(const struct flow_mask *fm, const key_word *k)
             return NULL;
         }
         if ((void *) fe != HTAB_TOMB
-            && atomic_load_explicit(&s->hash, memory_order_relaxed) == hash
-            && words_equal(w, fe->mk, n) && !entry_is_dead(fe)) {
+            && atomic_load_explicit(&s->hash, memory_order_relaxed)
+                   == p->hash
+            && words_equal(p->w, fe->mk, n_words) && !entry_is_dead(fe)) {
             return fe;
         }
     }
+}
+
+static struct flow_entry *
+subtable_lookup(const struct flow_mask *fm, const key_word *k)
+{
+    struct probe p;
+
+    probe_start(&p, fm, k);
+    return probe_finish(&p, fm->words.n);
 }
 
 static struct flow_mask *
@@ -656,54 +678,59 @@ mask_vec_get(const struct flow_table *t)
     return atomic_load_explicit(&t->vec, memory_order_acquire);
 }
 
-static bool
-vec_trylock(struct flow_table *t)
-{
-    return !atomic_load_explicit(&t->vec_busy, memory_order_relaxed)
-           && !atomic_exchange_explicit(&t->vec_busy, true,
-                                        memory_order_acquire);
-}
-
+/* Replaces the vector, built by 'fill' from the current one, with
+ * compare-and-swap: a re-ranking reader may replace it at the same time,
+ * and then the writer simply builds again from the reader's version, so
+ * the writer never waits for a reader.  The read lock keeps the vector it
+ * started from alive, so its address cannot come back (no ABA). */
 static void
-vec_lock(struct flow_table *t)
-{
-    /* A re-ranking reader holds it for a few hundred nanoseconds. */
-    while (!vec_trylock(t)) {
-        sched_yield();
-    }
-}
-
-static void
-vec_unlock(struct flow_table *t)
-{
-    atomic_store_explicit(&t->vec_busy, false, memory_order_release);
-}
-
-/* Replaces the vector with 'nv', which the caller filled from the current
- * one under the lock. */
-static void
-vec_publish(struct flow_table *t, struct mask_vec *nv)
-{
-    struct mask_vec *old = mask_vec_get(t);
-
-    atomic_store_explicit(&t->vec, nv, memory_order_release);
-    urcu_memb_call_rcu(&old->rcu, mask_vec_free_cb);
-}
-
-/* Appends 'fm' (lowest rank: a new mask has no hits yet) using 'nv', a
- * vector preallocated with room for one more. */
-static void
-vec_add(struct flow_table *t, struct flow_mask *fm, struct mask_vec *nv)
+vec_replace(struct flow_table *t, struct mask_vec *nv,
+            void (*fill)(struct mask_vec *nv, const struct mask_vec *old,
+                         struct flow_mask *fm),
+            struct flow_mask *fm)
 {
     struct mask_vec *old;
 
-    vec_lock(t);
+    urcu_memb_read_lock();
     old = mask_vec_get(t);
+    do {
+        fill(nv, old, fm);
+    } while (!atomic_compare_exchange_strong_explicit(
+        &t->vec, &old, nv, memory_order_acq_rel, memory_order_acquire));
+    urcu_memb_read_unlock();
+    urcu_memb_call_rcu(&old->rcu, mask_vec_free_cb);
+}
+
+static void
+vec_fill_add(struct mask_vec *nv, const struct mask_vec *old,
+             struct flow_mask *fm)
+{
     memcpy(nv->masks, old->masks, old->n * sizeof old->masks[0]);
     nv->masks[old->n] = fm;
     nv->n = old->n + 1;
-    vec_publish(t, nv);
-    vec_unlock(t);
+}
+
+static void
+vec_fill_del(struct mask_vec *nv, const struct mask_vec *old,
+             struct flow_mask *fm)
+{
+    uint32_t j = 0;
+
+    for (uint32_t i = 0; i < old->n; i++) {
+        if (old->masks[i] != fm) {
+            nv->masks[j++] = old->masks[i];
+        }
+    }
+    nv->n = j;
+}
+
+/* Appends 'fm' (lowest rank: a new mask has no hits yet) using 'nv', a
+ * vector preallocated with room for one more.  Only the writer changes
+ * the number of subtables, so the size is known in advance. */
+static void
+vec_add(struct flow_table *t, struct flow_mask *fm, struct mask_vec *nv)
+{
+    vec_replace(t, nv, vec_fill_add, fm);
 }
 
 /* Takes 'fm' out of the vector.  Returns false, changing nothing, if
@@ -711,36 +738,28 @@ vec_add(struct flow_table *t, struct flow_mask *fm, struct mask_vec *nv)
 static bool
 vec_del(struct flow_table *t, struct flow_mask *fm)
 {
-    struct mask_vec *old, *nv;
-    uint32_t j = 0;
+    struct mask_vec *nv = mask_vec_alloc(mask_vec_get(t)->n);
 
-    nv = mask_vec_alloc(mask_vec_get(t)->n);
     if (!nv) {
         return false;
     }
-    vec_lock(t);
-    old = mask_vec_get(t);
-    for (uint32_t i = 0; i < old->n; i++) {
-        if (old->masks[i] != fm) {
-            nv->masks[j++] = old->masks[i];
-        }
-    }
-    nv->n = j;
-    vec_publish(t, nv);
-    vec_unlock(t);
+    vec_replace(t, nv, vec_fill_del, fm);
     return true;
 }
 
 /* Re-sorts the subtables by recent hits (a decaying score), publishing a
- * new vector only if the order changes.  Called by readers now and then;
- * gives up at once if someone else holds the vector. */
+ * new vector only if the order changes.  Called by readers now and then,
+ * inside the read lock; one at a time (the others skip it), and it gives up
+ * if the writer changed the vector meanwhile. */
 static void
 maybe_rerank(struct flow_table *t)
 {
     struct mask_vec *v, *nv;
     bool sorted = true;
 
-    if (!vec_trylock(t)) {
+    if (atomic_load_explicit(&t->rerank_busy, memory_order_relaxed)
+        || atomic_exchange_explicit(&t->rerank_busy, true,
+                                    memory_order_acquire)) {
         return;
     }
     v = mask_vec_get(t);
@@ -767,9 +786,15 @@ maybe_rerank(struct flow_table *t)
             }
             nv->masks[j] = fm;
         }
-        vec_publish(t, nv);
+        if (atomic_compare_exchange_strong_explicit(
+                &t->vec, &v, nv, memory_order_acq_rel,
+                memory_order_relaxed)) {
+            urcu_memb_call_rcu(&v->rcu, mask_vec_free_cb);
+        } else {
+            free(nv);           /* never published */
+        }
     }
-    vec_unlock(t);
+    atomic_store_explicit(&t->rerank_busy, false, memory_order_release);
 }
 
 /* ------------------------------------------------------------------ */
@@ -850,13 +875,15 @@ dump_del(struct flow_table *t, struct flow_entry *fe)
 struct flow_table *
 flow_table_create(void)
 {
-    struct flow_table *t = calloc(1, sizeof *t);
+    size_t size = (sizeof(struct flow_table) + 63) & ~(size_t) 63;
+    struct flow_table *t = aligned_alloc(64, size);
     struct mask_vec *v = mask_vec_alloc(0);
 
     pthread_once(&hash_secret_once, hash_secret_init);
     if (!t || !v) {
         goto error;
     }
+    memset(t, 0, size);
     if (htab_init(&t->mask_index)) {
         goto error;
     }
@@ -865,7 +892,7 @@ flow_table_create(void)
         goto error;
     }
     atomic_init(&t->vec, v);
-    atomic_init(&t->vec_busy, false);
+    atomic_init(&t->rerank_busy, false);
     atomic_init(&t->n_flows, 0);
     return t;
 
@@ -1126,14 +1153,23 @@ flow_table_lookup(struct flow_table *t, const struct flow_key *key,
     const struct mask_vec *v = mask_vec_get(t);
     const key_word *k = (const key_word *) key;
     uint32_t tick = ++lookup_tick;
+    struct probe p[2];
     uint32_t i;
 
+    if (v->n) {
+        probe_start(&p[0], v->masks[0], k);
+    }
     for (i = 0; i < v->n; i++) {
         struct flow_mask *fm = v->masks[i];
         struct flow_entry *fe;
 
-        fe = subtable_lookup(fm, k);
+        if (i + 1 < v->n) {
+            probe_start(&p[(i + 1) & 1], v->masks[i + 1], k);
+        }
+        fe = probe_finish(&p[i & 1], fm->words.n);
         if (fe) {
+            /* The caller goes on to the actions and statistics. */
+            __builtin_prefetch(&fe->flow->acts);
             if (!(tick & HIT_SAMPLE_MASK)) {
                 atomic_fetch_add_explicit(&fm->hits, 1,
                                           memory_order_relaxed);
@@ -1255,6 +1291,7 @@ flow_table_lookup_cached(struct flow_table *t, struct flow_emc *emc,
             if (emc_hit) {
                 *emc_hit = true;
             }
+            __builtin_prefetch(&set[w].fe->flow->acts);
             return set[w].fe->flow;
         }
     }

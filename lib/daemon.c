@@ -379,10 +379,18 @@ detach(const struct daemon_opts *o)
         if (n == 1) {
             _exit(0);
         }
+        /* EOF without the byte: the child died (or closed the pipe by
+         * exec).  Wait briefly, never forever, to say how it ended. */
         int status;
-        if (waitpid(pid, &status, 0) == pid && WIFSIGNALED(status)) {
-            fprintf(stderr, "%s: child died with signal %d\n", o->program,
-                    WTERMSIG(status));
+        for (int i = 0; i < 50; i++) {
+            if (waitpid(pid, &status, WNOHANG) == pid) {
+                if (WIFSIGNALED(status)) {
+                    fprintf(stderr, "%s: child died with signal %d\n",
+                            o->program, WTERMSIG(status));
+                }
+                break;
+            }
+            usleep(10000);
         }
         _exit(1);
     }

@@ -617,7 +617,9 @@ parse_fields(struct fnl_parse *p, uint64_t attrs, bool is_mask)
     }
 
     if (attrs & BIT(OVS_KEY_ATTR_ETHERNET)) {
-        const struct ovs_key_ethernet *eth = nla_data(a[OVS_KEY_ATTR_ETHERNET]);
+        const struct ovs_key_ethernet *eth;
+
+        eth = nla_data(a[OVS_KEY_ATTR_ETHERNET]);
 
         memcpy(dst->eth_src, eth->eth_src, ETH_ALEN);
         memcpy(dst->eth_dst, eth->eth_dst, ETH_ALEN);
@@ -917,8 +919,8 @@ parse_key(struct fnl_parse *p, const struct nlattr *key, uint64_t *attrs)
 {
     int err;
 
-    if (mnl_attr_get_len(key) < sizeof(struct nlattr)) {
-        return refuse(p->reason, "malformed key attribute");
+    if (!key || mnl_attr_get_len(key) < sizeof(struct nlattr)) {
+        return refuse(p->reason, "missing or malformed key attribute");
     }
     err = collect_attrs(p, key, attrs, false);
     if (!err) {
@@ -1050,8 +1052,8 @@ fnl_parse_packet_md(const struct nlattr *key, struct dp_packet_md *md,
     memset(&m, 0, sizeof m);
     p.m = &m;
     p.reason = reason;
-    if (mnl_attr_get_len(key) < sizeof(struct nlattr)) {
-        return refuse(reason, "malformed key attribute");
+    if (!key || mnl_attr_get_len(key) < sizeof(struct nlattr)) {
+        return refuse(reason, "missing or malformed key attribute");
     }
     err = collect_attrs(&p, key, &attrs, false);
     if (!err) {
