@@ -173,6 +173,49 @@ dpif_ifindex(const struct dpif *d)
     return d->ifindex;
 }
 
+struct stats_ctx {
+    struct ovs_dp_stats *st;
+    struct ovs_dp_megaflow_stats *mst;
+};
+
+static int
+dp_stats_cb(const struct nlmsghdr *nlh, void *aux)
+{
+    struct stats_ctx *ctx = aux;
+    const struct nlattr *a;
+
+    mnl_attr_for_each(a, nlh, GENL_HDRLEN + sizeof(struct ovs_header)) {
+        size_t len = mnl_attr_get_payload_len(a);
+        if (mnl_attr_get_type(a) == OVS_DP_ATTR_STATS
+            && len >= sizeof *ctx->st) {
+            memcpy(ctx->st, mnl_attr_get_payload(a), sizeof *ctx->st);
+        } else if (mnl_attr_get_type(a) == OVS_DP_ATTR_MEGAFLOW_STATS
+                   && len >= sizeof *ctx->mst) {
+            memcpy(ctx->mst, mnl_attr_get_payload(a), sizeof *ctx->mst);
+        }
+    }
+    return 0;
+}
+
+int
+dpif_get_stats(struct dpif *d, struct ovs_dp_stats *st,
+               struct ovs_dp_megaflow_stats *mst)
+{
+    struct stats_ctx ctx = { st, mst };
+    memset(st, 0, sizeof *st);
+    memset(mst, 0, sizeof *mst);
+    struct nlmsghdr *nlh = start(d, d->dp_family, NLM_F_ECHO,
+                                 OVS_DP_CMD_GET);
+    mnl_attr_put_strz(nlh, OVS_DP_ATTR_NAME, d->name);
+    return nl_sock_transact(d->sock, nlh, dp_stats_cb, &ctx);
+}
+
+const char *
+dpif_name(const struct dpif *d)
+{
+    return d->name;
+}
+
 int
 dpif_destroy(struct dpif *d)
 {

@@ -61,6 +61,10 @@ int dpif_open(const char *path, const char *name, struct dpif **);
 int dpif_clone(const struct dpif *, struct dpif **);
 void dpif_close(struct dpif *);
 int dpif_ifindex(const struct dpif *);
+/* The datapath's counters, as OVS_DP_ATTR_STATS / _MEGAFLOW_STATS. */
+int dpif_get_stats(struct dpif *, struct ovs_dp_stats *,
+                   struct ovs_dp_megaflow_stats *);
+const char *dpif_name(const struct dpif *);
 /* Deletes the datapath. */
 int dpif_destroy(struct dpif *);
 

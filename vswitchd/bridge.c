@@ -1,0 +1,638 @@
+/* Bridges from the database (see bridge.h). */
+#include "bridge.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dpif.h"
+#include "hash.h"
+#include "log.h"
+#include "mac-learning.h"
+#include "ofproto.h"
+#include "ovsdb-idl.h"
+#include "upcall.h"
+
+LOG_MODULE(bridge);
+
+#define MAX_IFACES 4096
+
+static struct ovsdb_idl *idl;
+static struct dpif *dpif;
+static uint32_t applied_fingerprint;
+static bool ports_changed = true;
+
+/* What the database asks for, one entry per Interface. */
+struct want_iface {
+    const struct ovsdb_idl_row *iface;  /* Interface row */
+    const struct ovsdb_idl_row *port;   /* its Port row */
+    const struct ovsdb_idl_row *br;     /* its Bridge row */
+    const char *name;                   /* Interface.name */
+    char host[IFNAMSIZ];                /* the host interface it binds */
+    enum ovs_vport_type type;
+    int64_t ofport_request;
+    uint32_t odp_port;                  /* UINT32_MAX: not in datapath */
+    int ifindex;
+    char error[160];
+};
+
+/* ---- host interfaces ------------------------------------------------------- */
+
+static bool
+host_if_exists(const char *name)
+{
+    return if_nametoindex(name) != 0;
+}
+
+/* The host interface whose alias is 'alias' (the OVS port name given to a
+ * VM's NIC with `hvs vm set-port-name`), if any. */
+static bool
+host_if_by_alias(const char *alias, char out[IFNAMSIZ])
+{
+    DIR *d = opendir("/sys/class/net");
+    struct dirent *de;
+    bool found = false;
+
+    if (!d) {
+        return false;
+    }
+    while (!found && (de = readdir(d))) {
+        char path[300], buf[256];
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof path, "/sys/class/net/%s/ifalias", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            continue;
+        }
+        if (fgets(buf, sizeof buf, f)) {
+            buf[strcspn(buf, "\n")] = '\0';
+            if (!strcmp(buf, alias) && strlen(de->d_name) < IFNAMSIZ) {
+                snprintf(out, IFNAMSIZ, "%s", de->d_name);
+                found = true;
+            }
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
+static void
+host_if_info(const char *name, char mac[18], bool *admin_up, bool *link_up)
+{
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    mac[0] = '\0';
+    *admin_up = *link_up = false;
+    if (fd < 0) {
+        return;
+    }
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+    if (!ioctl(fd, SIOCGIFHWADDR, &ifr)) {
+        const unsigned char *m = (const void *) ifr.ifr_hwaddr.sa_data;
+        snprintf(mac, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
+                 m[0], m[1], m[2], m[3], m[4], m[5]);
+    }
+    if (!ioctl(fd, SIOCGIFFLAGS, &ifr)) {
+        *admin_up = ifr.ifr_flags & IFF_UP;
+        *link_up = ifr.ifr_flags & IFF_RUNNING;
+    }
+    close(fd);
+}
+
+/* ---- reading the database -------------------------------------------------- */
+
+static const struct ovsdb_idl_row *
+ovs_row(void)
+{
+    return ovsdb_idl_first(idl, "Open_vSwitch");
+}
+
+static size_t
+collect(struct want_iface *w, size_t max)
+{
+    const struct ovsdb_idl_row *ovs = ovs_row();
+    size_t n = 0;
+
+    if (!ovs) {
+        return 0;
+    }
+    json_t *brs = ovsdb_idl_row_get(ovs, "bridges");
+    for (size_t i = 0; i < ovsdb_idl_datum_n(brs); i++) {
+        const struct ovsdb_idl_row *br =
+            ovsdb_idl_get_ref(idl, ovs, "bridges", i, "Bridge");
+        if (!br) {
+            continue;
+        }
+        json_t *ports = ovsdb_idl_row_get(br, "ports");
+        for (size_t j = 0; j < ovsdb_idl_datum_n(ports); j++) {
+            const struct ovsdb_idl_row *port =
+                ovsdb_idl_get_ref(idl, br, "ports", j, "Port");
+            if (!port) {
+                continue;
+            }
+            json_t *ifs = ovsdb_idl_row_get(port, "interfaces");
+            for (size_t k = 0; k < ovsdb_idl_datum_n(ifs) && n < max; k++) {
+                const struct ovsdb_idl_row *iface =
+                    ovsdb_idl_get_ref(idl, port, "interfaces", k,
+                                      "Interface");
+                const char *name = iface
+                    ? ovsdb_idl_get_string(iface, "name") : NULL;
+                if (!name) {
+                    continue;
+                }
+                struct want_iface *x = &w[n++];
+                memset(x, 0, sizeof *x);
+                x->iface = iface;
+                x->port = port;
+                x->br = br;
+                x->name = name;
+                x->odp_port = UINT32_MAX;
+                const char *type = ovsdb_idl_get_string(iface, "type");
+                x->type = type && !strcmp(type, "internal")
+                    ? OVS_VPORT_TYPE_INTERNAL : OVS_VPORT_TYPE_NETDEV;
+                if (type && *type && strcmp(type, "internal")
+                    && strcmp(type, "system")) {
+                    snprintf(x->error, sizeof x->error,
+                             "could not open network device %s (Address "
+                             "family not supported by protocol)", name);
+                    x->type = 0;
+                }
+                if (!ovsdb_idl_get_integer(iface, "ofport_request",
+                                           &x->ofport_request)) {
+                    x->ofport_request = -1;
+                }
+            }
+        }
+    }
+    return n;
+}
+
+/* ---- making the datapath match -------------------------------------------- */
+
+struct dp_ports {
+    struct dpif_port p[MAX_IFACES];
+    size_t n;
+};
+
+static int
+dump_cb(const struct dpif_port *p, void *aux)
+{
+    struct dp_ports *dp = aux;
+    if (dp->n < MAX_IFACES) {
+        dp->p[dp->n++] = *p;
+    }
+    return 0;
+}
+
+static struct dpif_port *
+dp_port_named(struct dp_ports *dp, const char *name)
+{
+    for (size_t i = 0; i < dp->n; i++) {
+        if (!strcmp(dp->p[i].name, name)) {
+            return &dp->p[i];
+        }
+    }
+    return NULL;
+}
+
+static void
+sync_ports(struct want_iface *w, size_t n)
+{
+    struct dp_ports *dp = calloc(1, sizeof *dp);
+    if (!dp) {
+        return;
+    }
+    int err = dpif_port_dump(dpif, dump_cb, dp);
+    if (err) {
+        LOG_WARN("cannot list datapath ports: %s", strerror(-err));
+    }
+
+    /* Which host interface each Interface binds: its own name, else the
+     * interface whose alias carries that name. */
+    for (size_t i = 0; i < n; i++) {
+        struct want_iface *x = &w[i];
+        snprintf(x->host, sizeof x->host, "%s", x->name);
+        if (x->type == OVS_VPORT_TYPE_NETDEV && !dp_port_named(dp, x->name)
+            && !host_if_exists(x->name)) {
+            host_if_by_alias(x->name, x->host);
+        }
+    }
+    /* Remove ports nobody wants (the datapath's own port 0 stays). */
+    for (size_t i = 0; i < dp->n; i++) {
+        bool wanted = dp->p[i].port_no == 0;
+        for (size_t j = 0; !wanted && j < n; j++) {
+            wanted = !strcmp(w[j].host, dp->p[i].name) && w[j].type;
+        }
+        if (!wanted) {
+            err = dpif_port_del(dpif, dp->p[i].port_no);
+            LOG_INFO("removed port %s (datapath port %u)%s%s",
+                     dp->p[i].name, dp->p[i].port_no, err ? ": " : "",
+                     err ? strerror(-err) : "");
+        }
+    }
+    /* Add the missing ones. */
+    for (size_t i = 0; i < n; i++) {
+        struct want_iface *x = &w[i];
+        struct dpif_port *have = dp_port_named(dp, x->host);
+        if (!x->type) {
+            continue;
+        }
+        if (have && (have->type == x->type || have->port_no == 0)) {
+            x->odp_port = have->port_no;
+            x->ifindex = have->ifindex;
+            continue;
+        }
+        uint32_t port_no = x->ofport_request > 0 && x->ofport_request < 65280
+            ? (uint32_t) x->ofport_request : UINT32_MAX;
+        err = dpif_port_add(dpif, x->host, x->type, &port_no);
+        if (err == -EBUSY && port_no != UINT32_MAX) {
+            snprintf(x->error, sizeof x->error,
+                     "ofport_request %u is in use", port_no);
+            LOG_WARN("cannot add port %s: %s", x->name, x->error);
+            continue;
+        }
+        if (err) {
+            snprintf(x->error, sizeof x->error,
+                     "could not open network device %s (%s)", x->name,
+                     strerror(-err));
+            LOG_WARN("%s", x->error);
+            continue;
+        }
+        x->odp_port = port_no;
+        struct dpif_port p;
+        if (!dpif_port_get(dpif, x->host, &p)) {
+            x->ifindex = p.ifindex;
+        }
+        LOG_INFO("bridge %s: added interface %s on port %u",
+                 ovsdb_idl_get_string(x->br, "name"), x->name, port_no);
+    }
+    free(dp);
+}
+
+/* ---- the switch configuration --------------------------------------------- */
+
+static void
+parse_vlans(struct ofport *p, const struct ovsdb_idl_row *port)
+{
+    int64_t tag;
+    const char *mode = ovsdb_idl_get_string(port, "vlan_mode");
+    json_t *trunks = ovsdb_idl_row_get(port, "trunks");
+
+    p->tag = ovsdb_idl_get_integer(port, "tag", &tag) && tag >= 0
+        && tag < 4096 ? (int) tag : VLAN_NONE;
+    if (ovsdb_idl_datum_n(trunks)) {
+        p->trunks = calloc(512, 1);
+        for (size_t i = 0; p->trunks && i < ovsdb_idl_datum_n(trunks); i++) {
+            int64_t v;
+            if (ovsdb_idl_atom_integer(ovsdb_idl_datum_key(trunks, i), &v)
+                && v >= 0 && v < 4096) {
+                p->trunks[v / 8] |= 1u << (v % 8);
+            }
+        }
+    }
+    if (mode && !strcmp(mode, "trunk")) {
+        p->vlan_mode = PORT_VLAN_TRUNK;
+    } else if (mode && !strcmp(mode, "native-tagged")) {
+        p->vlan_mode = PORT_VLAN_NATIVE_TAGGED;
+    } else if (mode && !strcmp(mode, "native-untagged")) {
+        p->vlan_mode = PORT_VLAN_NATIVE_UNTAGGED;
+    } else if (mode && !strcmp(mode, "access")) {
+        p->vlan_mode = PORT_VLAN_ACCESS;
+    } else {
+        /* Open vSwitch's default: access if tagged, else trunk. */
+        p->vlan_mode = p->tag != VLAN_NONE ? PORT_VLAN_ACCESS
+                                            : PORT_VLAN_TRUNK;
+    }
+}
+
+static void
+free_cfg(struct xlate_cfg *cfg, bool keep_macs)
+{
+    if (!cfg) {
+        return;
+    }
+    for (unsigned i = 0; i < cfg->n_bridges; i++) {
+        struct ofproto *br = cfg->bridges[i];
+        for (unsigned j = 0; j < br->n_ports; j++) {
+            free(br->ports[j]->trunks);
+            free(br->ports[j]);
+        }
+        free(br->ports);
+        if (!keep_macs || br->macs) {
+            mac_table_destroy(br->macs);
+        }
+        free(br);
+    }
+    free(cfg->bridges);
+    free(cfg);
+}
+
+static struct xlate_cfg *
+build_cfg(struct want_iface *w, size_t n, struct xlate_cfg *old)
+{
+    struct xlate_cfg *cfg = calloc(1, sizeof *cfg);
+    const struct ovsdb_idl_row *ovs = ovs_row();
+    json_t *brs = ovs ? ovsdb_idl_row_get(ovs, "bridges") : NULL;
+    size_t n_br = ovsdb_idl_datum_n(brs);
+
+    if (!cfg || !(cfg->bridges = calloc(n_br + 1, sizeof *cfg->bridges))) {
+        free(cfg);
+        return NULL;
+    }
+    cfg->seq = old ? old->seq + 1 : 1;
+    for (size_t i = 0; i < n_br; i++) {
+        const struct ovsdb_idl_row *row =
+            ovsdb_idl_get_ref(idl, ovs, "bridges", i, "Bridge");
+        const char *name = row ? ovsdb_idl_get_string(row, "name") : NULL;
+        if (!name) {
+            continue;
+        }
+        struct ofproto *br = calloc(1, sizeof *br);
+        if (!br) {
+            continue;
+        }
+        snprintf(br->name, sizeof br->name, "%s", name);
+        const char *fm = ovsdb_idl_get_string(row, "fail_mode");
+        br->fail_secure = fm && !strcmp(fm, "secure");
+
+        /* MAC tables survive reconfiguration. */
+        struct ofproto *prev = ofproto_find(old, name);
+        if (prev) {
+            br->macs = prev->macs;
+            prev->macs = NULL;
+        }
+        const char *aging = ovsdb_idl_get_map(row, "other_config",
+                                              "mac-aging-time");
+        const char *size = ovsdb_idl_get_map(row, "other_config",
+                                             "mac-table-size");
+        unsigned a = aging ? strtoul(aging, NULL, 10) : 0;
+        unsigned s = size ? strtoul(size, NULL, 10) : 0;
+        if (!br->macs) {
+            br->macs = mac_table_create(a, s);
+        } else {
+            mac_table_set_aging(br->macs, a);
+            mac_table_set_max(br->macs, s);
+        }
+        br->ports = calloc(n + 1, sizeof *br->ports);
+        for (size_t j = 0; br->ports && j < n; j++) {
+            if (w[j].br != row || w[j].odp_port == UINT32_MAX) {
+                continue;
+            }
+            struct ofport *p = calloc(1, sizeof *p);
+            if (!p) {
+                continue;
+            }
+            snprintf(p->name, sizeof p->name, "%s", w[j].name);
+            p->odp_port = w[j].odp_port;
+            p->ofp_port = !strcmp(w[j].name, name) ? OFPP_LOCAL_NO
+                                                  : w[j].odp_port;
+            p->bridge = br;
+            parse_vlans(p, w[j].port);
+            br->ports[br->n_ports++] = p;
+        }
+        cfg->bridges[cfg->n_bridges++] = br;
+    }
+    return cfg;
+}
+
+/* ---- status write-back ---------------------------------------------------- */
+
+static void
+txn_done(void *aux, const char *error, json_t *result)
+{
+    (void) aux;
+    (void) result;
+    if (error) {
+        LOG_WARN("status update failed: %s", error);
+    }
+}
+
+static void
+write_status(struct want_iface *w, size_t n)
+{
+    struct ovsdb_idl_txn *txn = ovsdb_idl_txn_create(idl);
+    if (!txn) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct want_iface *x = &w[i];
+        const char *uuid = ovsdb_idl_row_uuid(x->iface);
+        bool is_local = !strcmp(x->name,
+                                ovsdb_idl_get_string(x->br, "name"));
+        int64_t ofport = x->odp_port == UINT32_MAX ? -1
+                       : is_local ? (int64_t) OFPP_LOCAL_NO
+                       : (int64_t) x->odp_port;
+        char mac[18];
+        bool admin, link;
+
+        host_if_info(x->host, mac, &admin, &link);
+        ovsdb_idl_txn_set(txn, "Interface", uuid, "ofport",
+                          json_integer(ofport));
+        ovsdb_idl_txn_set(txn, "Interface", uuid, "error",
+                          x->error[0] ? json_string(x->error)
+                                      : ovsdb_idl_set_new());
+        if (x->odp_port != UINT32_MAX) {
+            ovsdb_idl_txn_set(txn, "Interface", uuid, "ifindex",
+                              json_integer(x->ifindex));
+            ovsdb_idl_txn_set(txn, "Interface", uuid, "mac_in_use",
+                              json_string(mac));
+            ovsdb_idl_txn_set(txn, "Interface", uuid, "admin_state",
+                              json_string(admin ? "up" : "down"));
+            ovsdb_idl_txn_set(txn, "Interface", uuid, "link_state",
+                              json_string(link ? "up" : "down"));
+        }
+    }
+    const struct ovsdb_idl_row *ovs = ovs_row();
+    int64_t next_cfg;
+    if (ovs && ovsdb_idl_get_integer(ovs, "next_cfg", &next_cfg)) {
+        ovsdb_idl_txn_set(txn, "Open_vSwitch", ovsdb_idl_row_uuid(ovs),
+                          "cur_cfg", json_integer(next_cfg));
+    }
+    if (ovsdb_idl_txn_n_ops(txn)) {
+        int err = ovsdb_idl_txn_commit(txn, txn_done, NULL);
+        if (err) {
+            LOG_DBG("status update not sent: %s", strerror(-err));
+            applied_fingerprint = 0;      /* try again on the next run */
+        }
+    } else {
+        ovsdb_idl_txn_abort(txn);
+    }
+}
+
+/* ---- entry points ---------------------------------------------------------- */
+
+void
+bridge_init(struct ovsdb_idl *idl_, struct dpif *dpif_)
+{
+    idl = idl_;
+    dpif = dpif_;
+}
+
+static void
+reconfigure(void)
+{
+    struct want_iface *w = calloc(MAX_IFACES, sizeof *w);
+    if (!w) {
+        return;
+    }
+    size_t n = collect(w, MAX_IFACES);
+    sync_ports(w, n);
+
+    pthread_rwlock_wrlock(&xlate_lock);
+    struct xlate_cfg *old = xlate_cfg;
+    struct xlate_cfg *cfg = build_cfg(w, n, old);
+    if (cfg) {
+        xlate_cfg = cfg;
+    }
+    pthread_rwlock_unlock(&xlate_lock);
+    if (cfg) {
+        free_cfg(old, true);
+    }
+    const struct ovsdb_idl_row *ovs = ovs_row();
+    const char *idle = ovs ? ovsdb_idl_get_map(ovs, "other_config",
+                                               "max-idle") : NULL;
+    udpif_set_max_idle(idle ? strtoul(idle, NULL, 10) : 0);
+    udpif_revalidate();
+    write_status(w, n);
+    free(w);
+}
+
+/* A digest of the configuration columns, so that our own status
+ * write-back (ofport, statistics, ...) does not trigger reconfiguration. */
+static uint32_t
+fingerprint(void)
+{
+    static const char *const cols[][8] = {
+        { "Open_vSwitch", "bridges", "next_cfg", "other_config", NULL },
+        { "Bridge", "name", "ports", "fail_mode", "other_config",
+          "datapath_id", NULL },
+        { "Port", "name", "interfaces", "tag", "trunks", "vlan_mode", NULL },
+        { "Interface", "name", "type", "ofport_request", "options", NULL },
+    };
+    uint32_t h = 0;
+
+    for (size_t t = 0; t < sizeof cols / sizeof cols[0]; t++) {
+        const struct ovsdb_idl_row *row;
+        OVSDB_IDL_FOR_EACH (row, idl, cols[t][0]) {
+            /* Rows come in no set order: combine their hashes with +. */
+            uint32_t rh = hash_bytes(ovsdb_idl_row_uuid(row), 36, t);
+            for (size_t c = 1; cols[t][c]; c++) {
+                json_t *v = ovsdb_idl_row_get(row, cols[t][c]);
+                char *s = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS)
+                            : NULL;
+                if (s) {
+                    rh = hash_bytes(s, strlen(s), rh);
+                    free(s);
+                }
+            }
+            h += rh;
+        }
+    }
+    return h;
+}
+
+void
+bridge_run(void)
+{
+    if (!ovsdb_idl_has_data(idl) || !ovsdb_idl_is_connected(idl)) {
+        return;
+    }
+    uint32_t fp = fingerprint();
+    if (fp != applied_fingerprint || ports_changed) {
+        applied_fingerprint = fp;
+        ports_changed = false;
+        reconfigure();
+    }
+}
+
+void
+bridge_port_events(void)
+{
+    uint8_t cmd;
+    struct dpif_port p;
+    int err;
+
+    while ((err = dpif_port_event(dpif, &cmd, &p)) != -EAGAIN) {
+        if (err && err != -ENOBUFS) {
+            break;
+        }
+        if (err == -ENOBUFS || cmd == OVS_VPORT_CMD_DEL) {
+            ports_changed = true;
+        }
+    }
+}
+
+void
+bridge_update_status(void)
+{
+    struct ovsdb_idl_txn *txn;
+
+    if (!ovsdb_idl_is_connected(idl) || !(txn = ovsdb_idl_txn_create(idl))) {
+        return;
+    }
+    const struct ovsdb_idl_row *row;
+    OVSDB_IDL_FOR_EACH (row, idl, "Interface") {
+        const char *name = ovsdb_idl_get_string(row, "name");
+        struct dpif_port p;
+        if (!name || dpif_port_get(dpif, name, &p)) {
+            continue;
+        }
+        json_t *m = ovsdb_idl_map_new();
+        static const struct {
+            const char *key;
+            size_t ofs;
+        } fields[] = {
+            { "rx_packets", offsetof(struct ovs_vport_stats, rx_packets) },
+            { "tx_packets", offsetof(struct ovs_vport_stats, tx_packets) },
+            { "rx_bytes", offsetof(struct ovs_vport_stats, rx_bytes) },
+            { "tx_bytes", offsetof(struct ovs_vport_stats, tx_bytes) },
+            { "rx_errors", offsetof(struct ovs_vport_stats, rx_errors) },
+            { "tx_errors", offsetof(struct ovs_vport_stats, tx_errors) },
+            { "rx_dropped", offsetof(struct ovs_vport_stats, rx_dropped) },
+            { "tx_dropped", offsetof(struct ovs_vport_stats, tx_dropped) },
+        };
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+            uint64_t v;
+            memcpy(&v, (const uint8_t *) &p.stats + fields[i].ofs, sizeof v);
+            ovsdb_idl_map_add(m, json_string(fields[i].key),
+                              json_integer((json_int_t) v));
+        }
+        ovsdb_idl_txn_set(txn, "Interface", ovsdb_idl_row_uuid(row),
+                          "statistics", m);
+        char mac[18];
+        bool admin, link;
+        host_if_info(name, mac, &admin, &link);
+        ovsdb_idl_txn_set(txn, "Interface", ovsdb_idl_row_uuid(row),
+                          "link_state", json_string(link ? "up" : "down"));
+        ovsdb_idl_txn_set(txn, "Interface", ovsdb_idl_row_uuid(row),
+                          "admin_state", json_string(admin ? "up" : "down"));
+    }
+    if (!ovsdb_idl_txn_n_ops(txn)
+        || ovsdb_idl_txn_commit(txn, txn_done, NULL)) {
+        if (!ovsdb_idl_txn_n_ops(txn)) {
+            ovsdb_idl_txn_abort(txn);
+        }
+    }
+}
+
+void
+bridge_destroy(void)
+{
+    pthread_rwlock_wrlock(&xlate_lock);
+    struct xlate_cfg *old = xlate_cfg;
+    xlate_cfg = NULL;
+    pthread_rwlock_unlock(&xlate_lock);
+    free_cfg(old, false);
+}

@@ -1,0 +1,41 @@
+/* Lookups in the switch configuration (see ofproto.h). */
+#include "ofproto.h"
+
+#include <string.h>
+
+pthread_rwlock_t xlate_lock = PTHREAD_RWLOCK_INITIALIZER;
+struct xlate_cfg *xlate_cfg;
+
+struct ofport *
+ofproto_port_by_odp(const struct xlate_cfg *cfg, uint32_t odp)
+{
+    for (unsigned i = 0; cfg && i < cfg->n_bridges; i++) {
+        const struct ofproto *br = cfg->bridges[i];
+        for (unsigned j = 0; j < br->n_ports; j++) {
+            if (br->ports[j]->odp_port == odp) {
+                return br->ports[j];
+            }
+        }
+    }
+    return NULL;
+}
+
+struct ofproto *
+ofproto_find(const struct xlate_cfg *cfg, const char *name)
+{
+    for (unsigned i = 0; cfg && i < cfg->n_bridges; i++) {
+        if (!strcmp(cfg->bridges[i]->name, name)) {
+            return cfg->bridges[i];
+        }
+    }
+    return NULL;
+}
+
+bool
+ofport_trunks_vlan(const struct ofport *p, int vlan)
+{
+    if (vlan < 0 || vlan > 4095) {
+        return false;
+    }
+    return !p->trunks || (p->trunks[vlan / 8] & (1u << (vlan % 8)));
+}
