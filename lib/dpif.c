@@ -331,9 +331,11 @@ parse_stats(const struct nlattr *a, struct dpif_flow_stats *st)
     switch (mnl_attr_get_type(a)) {
     case OVS_FLOW_ATTR_STATS:
         if (mnl_attr_get_payload_len(a) >= sizeof(struct ovs_flow_stats)) {
-            const struct ovs_flow_stats *s = mnl_attr_get_payload(a);
-            st->packets = s->n_packets;
-            st->bytes = s->n_bytes;
+            /* Attributes are only 4-byte aligned. */
+            struct ovs_flow_stats s;
+            memcpy(&s, mnl_attr_get_payload(a), sizeof s);
+            st->packets = s.n_packets;
+            st->bytes = s.n_bytes;
         }
         break;
     case OVS_FLOW_ATTR_USED:

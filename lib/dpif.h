@@ -81,6 +81,8 @@ int dpif_flow_put(struct dpif *, const uint8_t ufid[16],
                   struct dpif_flow_stats *stats);
 int dpif_flow_del(struct dpif *, const uint8_t ufid[16],
                   struct dpif_flow_stats *stats);
+/* 'cb' must not use the same dpif: the dump is still streaming on its
+ * socket (use a dpif_clone() for changes made during a dump). */
 typedef int dpif_flow_cb(const struct dpif_flow *, void *aux);
 int dpif_flow_dump(struct dpif *, dpif_flow_cb *, void *aux);
 int dpif_flow_flush(struct dpif *);

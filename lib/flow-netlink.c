@@ -1396,3 +1396,26 @@ fnl_put_key(struct nlmsghdr *nlh, size_t buflen, uint16_t type,
     mnl_attr_nest_end(nlh, nest);
     return 0;
 }
+
+int
+fnl_normalize_mask(const struct flow_key *key, struct flow_key *mask)
+{
+    uint8_t buf[2 * FNL_KEY_MAX_SIZE + 64] __attribute__((aligned(4)));
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+    struct flow_match m;
+    const char *why;
+
+    if (fnl_put_key(nlh, sizeof buf, OVS_FLOW_ATTR_KEY, key, key, false)) {
+        return -EINVAL;
+    }
+    const struct nlattr *k = (const void *) (buf + NLMSG_HDRLEN);
+    size_t mask_ofs = nlh->nlmsg_len;
+    if (fnl_put_key(nlh, sizeof buf, OVS_FLOW_ATTR_MASK, key, mask, true)) {
+        return -EINVAL;
+    }
+    if (fnl_parse_match(k, (const void *) (buf + mask_ofs), &m, &why)) {
+        return -EINVAL;
+    }
+    *mask = m.mask;
+    return 0;
+}

@@ -79,4 +79,11 @@ int fnl_put_key(struct nlmsghdr *nlh, size_t buflen, uint16_t type,
                 const struct flow_key *key, const struct flow_key *out,
                 bool is_mask);
 
+/* Rewrites 'mask' into the form the datapath reports for a flow with key
+ * 'key' and this mask (for example, an untagged flow's VLAN mask), by a
+ * round trip through the attribute encoding, so that a client can compare
+ * a mask it computed with one it dumps.  Returns 0 or -EINVAL (then
+ * 'mask' is unchanged). */
+int fnl_normalize_mask(const struct flow_key *key, struct flow_key *mask);
+
 #endif /* HVS_FLOW_NETLINK_H */

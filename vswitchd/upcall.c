@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dpif.h"
+#include "flow-netlink.h"
 #include "hash.h"
 #include "log.h"
 #include "mac-learning.h"
@@ -34,7 +35,8 @@ static struct dpif *main_dpif;
 static struct handler handlers[MAX_HANDLERS];
 static unsigned n_handlers;
 static pthread_t revalidator_tid;
-static struct dpif *reval_dpif;
+static struct dpif *reval_dpif;     /* dumps flows */
+static struct dpif *reval_txn;      /* changes them, during the dump */
 static int wake_fd = -1;
 static atomic_bool exiting;
 static _Atomic uint32_t max_idle_ms = 10000;
@@ -93,6 +95,7 @@ handle_upcall(struct handler *h, struct dpif_upcall *u)
     pthread_rwlock_unlock(&xlate_lock);
 
     if (u->cmd == OVS_PACKET_CMD_MISS) {
+        fnl_normalize_mask(&u->key, &xo->mask);
         flow_key_mask(&masked, &u->key, &xo->mask);
         make_ufid(&masked, &xo->mask, ufid);
         err = dpif_flow_put(h->txn, ufid, &masked, &xo->mask, xo->actions,
@@ -220,18 +223,19 @@ revalidate_flow(const struct dpif_flow *f, void *aux)
         pthread_rwlock_rdlock(&xlate_lock);
         xlate(xlate_cfg, &f->key, false, ctx->now / 1000, &ctx->xo);
         pthread_rwlock_unlock(&xlate_lock);
+        fnl_normalize_mask(&f->key, &ctx->xo.mask);
         if (memcmp(&ctx->xo.mask, &f->mask, sizeof f->mask)) {
             del = true;         /* the decision now needs other fields */
         } else if (ctx->xo.actions_len != f->actions_len
                    || memcmp(ctx->xo.actions, f->actions, f->actions_len)) {
-            if (!dpif_flow_put(reval_dpif, f->ufid, &f->key, &f->mask,
+            if (!dpif_flow_put(reval_txn, f->ufid, &f->key, &f->mask,
                                ctx->xo.actions, ctx->xo.actions_len,
                                DPIF_FP_MODIFY, NULL)) {
                 atomic_fetch_add(&stats.flows_modified, 1);
             }
         }
     }
-    if (del && !dpif_flow_del(reval_dpif, f->ufid, NULL)) {
+    if (del && !dpif_flow_del(reval_txn, f->ufid, NULL)) {
         atomic_fetch_add(&stats.flows_deleted, 1);
     }
     return 0;
@@ -300,6 +304,9 @@ udpif_start(struct dpif *dpif, unsigned n)
     }
     wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     err = dpif_clone(dpif, &reval_dpif);
+    if (!err) {
+        err = dpif_clone(dpif, &reval_txn);
+    }
     if (wake_fd < 0 || err) {
         return wake_fd < 0 ? -errno : err;
     }
@@ -338,7 +345,8 @@ udpif_stop(void)
     if (reval_dpif) {
         pthread_join(revalidator_tid, NULL);
         dpif_close(reval_dpif);
-        reval_dpif = NULL;
+        dpif_close(reval_txn);
+        reval_dpif = reval_txn = NULL;
     }
     if (wake_fd >= 0) {
         close(wake_fd);

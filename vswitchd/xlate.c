@@ -33,7 +33,9 @@ put_attr(struct ctx *c, uint16_t type, const void *data, size_t len)
     struct nlattr *a = (struct nlattr *) (o->actions + o->actions_len);
     a->nla_type = type;
     a->nla_len = MNL_ATTR_HDRLEN + len;
-    memcpy(mnl_attr_get_payload(a), data, len);
+    if (len) {
+        memcpy(mnl_attr_get_payload(a), data, len);
+    }
     memset((uint8_t *) a + a->nla_len, 0, need - a->nla_len);
     o->actions_len += need;
 }

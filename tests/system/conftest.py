@@ -162,3 +162,112 @@ def dpd_factory(topo):
             problems.append("hvs-dpd exit %s:\n%s" % (rc, err[-6000:]))
         d.cleanup()
     assert not problems, "\n".join(problems)
+
+
+VSWITCHD = os.path.join(BUILD, "vswitchd", "hvs-vswitchd")
+HVS_OVSDB = os.path.join(BUILD, "ovsdb", "hvs-ovsdb")
+OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+
+
+class Switch:
+    """hvs-dpd, an OVSDB server and hvs-vswitchd in namespace 'ns', sharing
+    one run directory, driven with the real ovs-vsctl / ovs-appctl."""
+
+    def __init__(self, dpd, ovsdb="debian"):
+        self.dpd = dpd
+        self.ns = dpd.ns
+        self.rundir = dpd.rundir
+        self.db_sock = os.path.join(self.rundir, "db.sock")
+        self.db = os.path.join(self.rundir, "conf.db")
+        self.procs = {}
+        if ovsdb == "hvs" and os.path.exists(HVS_OVSDB):
+            cmd = [HVS_OVSDB, self.db, "--rundir=" + self.rundir,
+                   "--remote=punix:" + self.db_sock,
+                   "--log-file=" + os.path.join(self.rundir, "ovsdb.log")]
+        else:
+            run(["ovsdb-tool", "create", self.db, OVS_SCHEMA])
+            cmd = ["ovsdb-server", self.db, "--remote=punix:" + self.db_sock,
+                   "--no-chdir", "--unixctl=" + os.path.join(
+                       self.rundir, "ovsdb-server.ctl"),
+                   "--log-file=" + os.path.join(self.rundir, "ovsdb.log")]
+        self._start("ovsdb", cmd, self.db_sock)
+        self.vsctl("--no-wait", "init")
+        self.start_vswitchd()
+
+    def _start(self, name, cmd, wait_path):
+        err = open(os.path.join(self.rundir, name + ".stderr"), "w+")
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns] + cmd,
+                             stdout=subprocess.DEVNULL, stderr=err)
+        self.procs[name] = (p, err)
+        deadline = time.time() + 20
+        while not os.path.exists(wait_path):
+            if p.poll() is not None or time.time() > deadline:
+                err.flush()
+                raise AssertionError("%s did not start: %s" % (
+                    name, open(err.name).read()))
+            time.sleep(0.05)
+
+    def start_vswitchd(self, args=()):
+        ctl = os.path.join(self.rundir, "hvs-vswitchd.ctl")
+        if os.path.exists(ctl):
+            os.unlink(ctl)
+        self._start("vswitchd", [VSWITCHD, "unix:" + self.db_sock,
+                                 "--rundir=" + self.rundir,
+                                 "--log-file=" + os.path.join(
+                                     self.rundir, "hvs-vswitchd.log")]
+                    + list(args), ctl)
+
+    def stop(self, name, sig=signal.SIGTERM):
+        p, err = self.procs.pop(name)
+        if p.poll() is None:
+            p.send_signal(sig)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        err.flush()
+        text = open(err.name).read()
+        err.close()
+        return p.returncode, text
+
+    def vsctl(self, *args, check=True, timeout=30):
+        return run(["ovs-vsctl", "--db=unix:" + self.db_sock,
+                    "--timeout=%d" % timeout] + list(args), ns=self.ns,
+                   check=check, timeout=timeout + 10)
+
+    def appctl(self, *args, check=True):
+        return run(["ovs-appctl", "-t", os.path.join(
+            self.rundir, "hvs-vswitchd.ctl")] + list(args), ns=self.ns,
+            check=check)
+
+    def log(self):
+        path = os.path.join(self.rundir, "hvs-vswitchd.log")
+        return open(path).read() if os.path.exists(path) else ""
+
+    def close(self):
+        problems = []
+        for name in list(self.procs):
+            rc, err = self.stop(name)
+            if name == "vswitchd" and (rc != 0 or "Sanitizer" in err
+                                       or "runtime error" in err):
+                problems.append("hvs-vswitchd exit %s:\n%s" % (rc,
+                                                               err[-6000:]))
+        return problems
+
+
+@pytest.fixture
+def switch_factory(topo, dpd_factory):
+    made = []
+
+    def make(ovsdb="debian"):
+        sw = topo.ns("sw")
+        d = dpd_factory(sw)
+        s = Switch(d, ovsdb)
+        made.append(s)
+        return s
+    yield make
+    problems = []
+    for s in made:
+        problems += s.close()
+    assert not problems, "\n".join(problems)
