@@ -1,127 +1,21 @@
 #!/bin/bash
 # Side-by-side switch benchmark: two "VMs" (namespaces) wired by veth to a
 # switch, measured with the Linux bridge, Open vSwitch 3.1's userspace
-# datapath (datapath_type=netdev, TSO on) and hvs-dpd (static flows
-# port 1 <-> port 2).  Prints each figure and the ratios hvs/OVS and
-# hvs/bridge, and appends them to bench/RESULTS.md.
+# datapath (datapath_type=netdev, TSO on, NORMAL), hvs-dpd alone (static
+# flows port 1 <-> port 2) and hvs-dpd with hvs-vswitchd (NORMAL, MAC
+# learning, megaflows).  Prints each figure and the ratios against OVS and
+# the bridge, and appends them to bench/RESULTS.md.
 #
 # usage: bench/switch.sh [SECONDS]     (as root, after `make`)
 set -u
 T=${1:-8}
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(dirname "$HERE")
-BUILD=${HVS_BUILD:-$ROOT/build}
-P=hvb$$                       # namespace / interface prefix
-A=${P}A; B=${P}B; SW=${P}sw
-R=/tmp/$P; mkdir -p $R
-
-need() { command -v "$1" >/dev/null || MISSING="$MISSING $2"; }
-MISSING=""
-need trafgen netsniff-ng; need iperf3 iperf3; need ovs-vsctl openvswitch-switch
-if [ -n "$MISSING" ]; then
-    echo "bench: installing$MISSING"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $MISSING >/dev/null
-fi
-[ -x "$BUILD/datapath/hvs-dpd" ] || { echo "bench: build first (make)"; exit 1; }
-
-cleanup() {
-    switch_down 2>/dev/null
-    ip netns del $A 2>/dev/null; ip netns del $B 2>/dev/null
-    ip netns del $SW 2>/dev/null
-    rm -rf $R
-}
-trap cleanup EXIT INT TERM
-
-# Topology: the switch lives in its own namespace so hvs-dpd and OVS run
-# exactly as they would on a host.
-ip netns add $A; ip netns add $B; ip netns add $SW
-ip -n $SW link set lo up
-for n in a b; do
-    NS=$([ $n = a ] && echo $A || echo $B)
-    IP=10.78.0.$([ $n = a ] && echo 1 || echo 2)
-    ip link add $n-s netns $SW type veth peer name eth0 netns $NS
-    ip -n $NS addr add $IP/24 dev eth0
-    ip -n $NS link set eth0 address 02:78:00:00:00:0$([ $n = a ] && echo 1 || echo 2)
-    ip -n $NS link set eth0 up; ip -n $NS link set lo up
-    ip -n $SW link set $n-s up
-done
-cat > $R/udp64.trafgen <<'TG'
-{
-  0x02, 0x78, 0x00, 0x00, 0x00, 0x02,  0x02, 0x78, 0x00, 0x00, 0x00, 0x01,
-  0x08, 0x00,
-  0x45, 0x00, 0x00, 0x2e, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, csumip(14, 33),
-  10, 78, 0, 1,  10, 78, 0, 99,
-  0x04, 0x00, 0x04, 0x01, 0x00, 0x1a, 0x00, 0x00,
-  fill(0x00, 18),
-}
-TG
-
-SW_KIND=""
-switch_up() {
-    SW_KIND=$1
-    case $1 in
-    bridge)
-        ip -n $SW link add br0 type bridge
-        ip -n $SW link set a-s master br0; ip -n $SW link set b-s master br0
-        ip -n $SW link set br0 up ;;
-    ovs)
-        O="env OVS_RUNDIR=$R/ovs OVS_LOGDIR=$R/ovs OVS_DBDIR=$R/ovs ip netns exec $SW"
-        mkdir -p $R/ovs
-        VS="$O ovs-vsctl --db=unix:$R/ovs/db.sock"
-        $O ovsdb-tool create $R/ovs/conf.db /usr/share/openvswitch/vswitch.ovsschema
-        $O ovsdb-server $R/ovs/conf.db --remote=punix:$R/ovs/db.sock \
-            --pidfile=$R/ovs/ovsdb-server.pid --detach --no-chdir \
-            --log-file=$R/ovs/ovsdb-server.log
-        $VS --no-wait init
-        $VS --no-wait set Open_vSwitch . other_config:userspace-tso-enable=true
-        $O /usr/lib/openvswitch-switch/ovs-vswitchd unix:$R/ovs/db.sock \
-            --pidfile=$R/ovs/ovs-vswitchd.pid --detach --no-chdir \
-            --log-file=$R/ovs/ovs-vswitchd.log 2>/dev/null
-        $VS add-br br0 -- set bridge br0 datapath_type=netdev
-        $VS add-port br0 a-s; $VS add-port br0 b-s
-        ip -n $SW link set br0 up 2>/dev/null ;;
-    hvs)
-        mkdir -p $R/hvs
-        ip netns exec $SW $BUILD/datapath/hvs-dpd --rundir=$R/hvs \
-            --log-file=$R/hvs/hvs-dpd.log --pidfile --detach
-        D="ip netns exec $SW env HVS_RUNDIR=$R/hvs LD_PRELOAD=$BUILD/shim/libhvs-nlshim.so ovs-dpctl"
-        $D add-dp dp0 2>/dev/null
-        $D add-if dp0 a-s 2>/dev/null; $D add-if dp0 b-s 2>/dev/null
-        for t in "0x0806),arp()" "0x0800),ipv4()"; do
-            $D add-flow dp0 "in_port(1),eth(),eth_type($t" 2 2>/dev/null
-            $D add-flow dp0 "in_port(2),eth(),eth_type($t" 1 2>/dev/null
-        done ;;
-    esac
-}
-
-switch_down() {
-    case $SW_KIND in
-    bridge) ip -n $SW link del br0 ;;
-    ovs) for p in ovs-vswitchd ovsdb-server; do
-             [ -f $R/ovs/$p.pid ] && kill $(cat $R/ovs/$p.pid); done
-         sleep 1; ip -n $SW link del br0 2>/dev/null
-         ip -n $SW link del ovs-netdev 2>/dev/null ;;
-    hvs) kill $(cat $R/hvs/hvs-dpd.pid); sleep 1 ;;
-    esac
-    SW_KIND=""
-}
-
-measure() {   # prints "rtt_ms tcp_gbps udp64_kpps"
-    ip netns exec $B ping -c 3 -i 0.2 10.78.0.1 >/dev/null 2>&1
-    local rtt tcp r0 r1
-    rtt=$(ip netns exec $A ping -c 200 -i 0.005 -q 10.78.0.2 | awk -F/ '/rtt/ {print $5}')
-    ip netns exec $B iperf3 -s -1 -D >/dev/null 2>&1; sleep 0.5
-    tcp=$(ip netns exec $A timeout $((T+10)) iperf3 -c 10.78.0.2 -t $T -J 2>/dev/null \
-          | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' 2>/dev/null)
-    ip netns exec $A ping -c 2 -i 0.2 10.78.0.2 >/dev/null 2>&1
-    r0=$(ip netns exec $B cat /sys/class/net/eth0/statistics/rx_packets)
-    ip netns exec $A timeout $T trafgen --dev eth0 --conf $R/udp64.trafgen --cpus 1 -q >/dev/null 2>&1
-    r1=$(ip netns exec $B cat /sys/class/net/eth0/statistics/rx_packets)
-    echo "${rtt:-nan} ${tcp:-0} $(( (r1-r0)/T/1000 ))"
-}
+. "$HERE/lib.sh"
 
 declare -A RES
-for kind in bridge ovs hvs; do
+KINDS="bridge ovs hvs"
+[ -x "$BUILD/vswitchd/hvs-vswitchd" ] && KINDS="$KINDS hvs-normal"
+for kind in $KINDS; do
     echo "bench: measuring $kind for ${T}s per test..." >&2
     switch_up $kind; sleep 1
     RES[$kind]=$(measure)
@@ -131,6 +25,7 @@ done
 
 ratio() { python3 -c "a,b=float('$1'),float('$2'); print('%.2f' % (a/b) if b else 'n/a')"; }
 read hr ht hu <<<"${RES[hvs]}"; read or ot ou <<<"${RES[ovs]}"; read br bt bu <<<"${RES[bridge]}"
+read nr nt nu <<<"${RES[hvs-normal]:-nan 0 0}"
 CPU=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 {
 echo
@@ -142,7 +37,9 @@ echo "| switch | ping RTT ms | TCP Gbit/s | UDP 64B kpps received |"
 echo "| --- | --- | --- | --- |"
 echo "| Linux bridge | $br | $bt | $bu |"
 echo "| OVS 3.1 userspace (TSO on) | $or | $ot | $ou |"
-echo "| hvs-dpd | $hr | $ht | $hu |"
-echo "| ratio hvs/OVS | $(ratio $or $hr) (RTT, inverse) | $(ratio $ht $ot) | $(ratio $hu $ou) |"
-echo "| ratio hvs/bridge | $(ratio $br $hr) (RTT, inverse) | $(ratio $ht $bt) | $(ratio $hu $bu) |"
+echo "| hvs-dpd, static flows | $hr | $ht | $hu |"
+echo "| hvs-dpd + hvs-vswitchd, NORMAL | $nr | $nt | $nu |"
+echo "| ratio hvs static/OVS | $(ratio $or $hr) (RTT, inverse) | $(ratio $ht $ot) | $(ratio $hu $ou) |"
+echo "| ratio hvs NORMAL/OVS NORMAL | $(ratio $or $nr) (RTT, inverse) | $(ratio $nt $ot) | $(ratio $nu $ou) |"
+echo "| ratio hvs static/bridge | $(ratio $br $hr) (RTT, inverse) | $(ratio $ht $bt) | $(ratio $hu $bu) |"
 } | tee -a $HERE/RESULTS.md

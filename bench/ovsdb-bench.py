@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""Compares hvs-ovsdb with Debian's ovsdb-server in one run.
+
+  1. N small transactions (insert a Port and its Interface and link the
+     Port to a Bridge), pipelined 64 deep: transactions per second;
+  2. commit latency with durable storage ("commit" with durable: true),
+     one transaction at a time: median and 99th percentile;
+  3. monitor fan-out: C clients monitor Port; a writer commits T
+     transactions; time until every client has every update.
+
+Usage: ovsdb-bench.py [--build DIR] [-n N] [--clients C]
+Prints one line per figure with both servers and the ratio.
+"""
+import argparse
+import os
+import selectors
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tests", "system"))
+from ovsdb_util import Rpc, Server  # noqa: E402
+
+import json  # noqa: E402
+
+DB = "Open_vSwitch"
+
+
+def setup(rpc):
+    r = rpc.call("transact", [DB, {
+        "op": "insert", "table": "Open_vSwitch", "uuid-name": "o",
+        "row": {"bridges": ["named-uuid", "b"]}}, {
+        "op": "insert", "table": "Bridge", "uuid-name": "b",
+        "row": {"name": "br0"}}])
+    return r["result"][1]["uuid"][1]
+
+
+def port_txn(i, bridge, durable=False):
+    ops = [DB,
+           {"op": "insert", "table": "Interface", "uuid-name": "i",
+            "row": {"name": "p%d" % i, "type": "internal"}},
+           {"op": "insert", "table": "Port", "uuid-name": "p",
+            "row": {"name": "p%d" % i, "interfaces": ["named-uuid", "i"]}},
+           {"op": "mutate", "table": "Bridge",
+            "where": [["_uuid", "==", ["uuid", bridge]]],
+            "mutations": [["ports", "insert", ["named-uuid", "p"]]]}]
+    if durable:
+        ops.append({"op": "commit", "durable": True})
+    return ops
+
+
+def throughput(server, n):
+    rpc = Rpc(server.sock)
+    bridge = setup(rpc)
+    msgs = [json.dumps({"id": i, "method": "transact",
+                        "params": port_txn(i, bridge)}).encode()
+            for i in range(n)]
+    t0 = time.time()
+    sent = got = 0
+    while got < n:
+        while sent < n and sent - got < 64:
+            rpc.send_raw(msgs[sent])
+            sent += 1
+        m = rpc.recv()
+        assert m.get("error") is None and "error" not in m["result"][-1], m
+        got += 1
+    dt = time.time() - t0
+    rpc.close()
+    return n / dt
+
+
+def latency(server, n):
+    rpc = Rpc(server.sock)
+    bridge = setup(rpc)
+    lat = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        r = rpc.call("transact", port_txn(i, bridge, durable=True))
+        lat.append(time.perf_counter() - t0)
+        assert r["error"] is None
+    rpc.close()
+    lat.sort()
+    return statistics.median(lat) * 1e3, lat[int(len(lat) * 0.99)] * 1e3
+
+
+def fanout(server, n_clients, n_txns):
+    w = Rpc(server.sock)
+    bridge = setup(w)
+    clients = []
+    for _ in range(n_clients):
+        c = Rpc(server.sock)
+        r = c.call("monitor_cond", [DB, "m", {"Port": [{"columns":
+                                                         ["name"]}]}])
+        assert r["error"] is None
+        c.s.setblocking(False)
+        clients.append(c)
+    sel = selectors.DefaultSelector()
+    for c in clients:
+        sel.register(c.s, selectors.EVENT_READ, c)
+    t0 = time.time()
+    for i in range(n_txns):
+        w.send_raw(json.dumps({"id": i, "method": "transact",
+                               "params": port_txn(i, bridge)}))
+    need = {id(c): n_txns for c in clients}
+    dec = json.JSONDecoder()
+    left = n_clients
+    while left:
+        for key, _ in sel.select(timeout=30):
+            c = key.data
+            c.buf += c.s.recv(1 << 20)
+            text = c.buf.decode()
+            pos = 0
+            while True:
+                while pos < len(text) and text[pos].isspace():
+                    pos += 1
+                try:
+                    obj, end = dec.raw_decode(text, pos)
+                except ValueError:
+                    break
+                pos = end
+                if obj.get("method") == "update2":
+                    need[id(c)] -= 1
+                    if need[id(c)] == 0:
+                        left -= 1
+            c.buf = text[pos:].encode()
+    dt = time.time() - t0
+    for c in clients:
+        c.close()
+    w.close()
+    return n_txns * n_clients / dt
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.environ.get("HVS_BUILD", "build"))
+    ap.add_argument("-n", type=int, default=10000)
+    ap.add_argument("--latency-n", type=int, default=500)
+    ap.add_argument("--clients", type=int, default=100)
+    ap.add_argument("--fanout-txns", type=int, default=200)
+    a = ap.parse_args()
+    os.environ["HVS_BUILD"] = a.build
+    import ovsdb_util
+    ovsdb_util.HVS_OVSDB = os.path.join(a.build, "ovsdb", "hvs-ovsdb")
+    results = {}
+    tmp = tempfile.mkdtemp(prefix="ovsdb-bench.")
+    try:
+        for kind in ("hvs", "real"):
+            r = {}
+            for name, fn in (("tps", lambda s: throughput(s, a.n)),
+                             ("lat", lambda s: latency(s, a.latency_n)),
+                             ("fan", lambda s: fanout(s, a.clients,
+                                                      a.fanout_txns))):
+                s = Server(os.path.join(tmp, kind + name), kind)
+                try:
+                    r[name] = fn(s)
+                finally:
+                    s.stop()
+            results[kind] = r
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    h, o = results["hvs"], results["real"]
+    print("%-44s %12s %12s %7s" % ("figure", "hvs-ovsdb", "ovsdb-server",
+                                   "ratio"))
+    print("%-44s %12.0f %12.0f %6.2fx" % (
+        "%d txns (Port+Interface->Bridge), txn/s" % a.n, h["tps"], o["tps"],
+        h["tps"] / o["tps"]))
+    print("%-44s %12.3f %12.3f %6.2fx" % (
+        "durable commit latency median, ms", h["lat"][0], o["lat"][0],
+        o["lat"][0] / h["lat"][0]))
+    print("%-44s %12.3f %12.3f %6.2fx" % (
+        "durable commit latency p99, ms", h["lat"][1], o["lat"][1],
+        o["lat"][1] / h["lat"][1]))
+    print("%-44s %12.0f %12.0f %6.2fx" % (
+        "fan-out to %d monitors, updates/s" % a.clients, h["fan"], o["fan"],
+        h["fan"] / o["fan"]))
+
+
+if __name__ == "__main__":
+    main()
