@@ -5,7 +5,8 @@ BUILD ?= build
 CHECK_BUILD ?= build-check
 GCC_BUILD ?= build-gcc
 
-.PHONY: all deps install check check-unit check-system check-fuzz demo clean
+.PHONY: all deps install check check-unit check-system check-fuzz check-ovs \
+	demo clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -26,6 +27,14 @@ install: all
 # unit, system and fuzz tests.  The last line is "N passed, N failed".
 check:
 	scripts/check.sh
+
+# Runs Open vSwitch's own kmod system test suite (from Debian's
+# openvswitch-source, fetched at test time) against hvs-dpd and rewrites
+# tests/ovs-suite/RESULTS.md; about 15 minutes.  OVS_TESTS= picks tests
+# (numbers, ranges, or the sets "first", "fast", "all").
+OVS_TESTS ?= all
+check-ovs: all
+	tests/ovs-suite/run.sh --build=$(BUILD) $(OVS_TESTS)
 
 demo:
 	@echo "make demo: the two-hypervisor VXLAN demo is not built yet" \

@@ -282,10 +282,18 @@ reply_room(const struct reply *r, const struct nlmsghdr *nlh)
     return CONTROL_RECORD_MAX - ((const uint8_t *) nlh - r->buf);
 }
 
+/* The kernel sends each unicast reply and each ACK in a datagram of its
+ * own and packs only the messages of a dump together; clients rely on it
+ * (Open vSwitch's batched transactions read one reply per recv() and take
+ * a missing one as "no reply").  So every message but a dump's ends its
+ * record. */
 void
 reply_commit(struct reply *r, struct nlmsghdr *nlh)
 {
     r->len = ((uint8_t *) nlh - r->buf) + NLMSG_ALIGN(nlh->nlmsg_len);
+    if (!(nlh->nlmsg_flags & NLM_F_MULTI)) {
+        reply_flush(r);
+    }
 }
 
 void
@@ -331,6 +339,7 @@ reply_error(struct reply *r, const struct nlmsghdr *req, int error,
         mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, ext_msg);
     }
     r->len += NLMSG_ALIGN(nlh->nlmsg_len);
+    reply_flush(r);             /* a record of its own, see reply_commit() */
 }
 
 void

@@ -111,7 +111,7 @@ mum(uint64_t a, uint64_t b)
 /* Hash of 'n' words.  The pairs are independent, so the multiplies run in
  * parallel instead of forming one long dependency chain. */
 static inline uint32_t
-words_hash(const uint64_t *w, unsigned n)
+words_hash(const key_word *w, unsigned n)
 {
     uint64_t acc = n * 0x9e3779b97f4a7c15ULL;
     unsigned i;
@@ -127,7 +127,7 @@ words_hash(const uint64_t *w, unsigned n)
 }
 
 static inline bool
-words_equal(const uint64_t *a, const uint64_t *b, unsigned n)
+words_equal(const key_word *a, const key_word *b, unsigned n)
 {
     uint64_t diff = 0;
 
@@ -396,7 +396,7 @@ struct flow_table {
 
     /* Flows in insertion (serial) order, for resumable dumps.  Removal
      * leaves a NULL hole that keeps its serial; holes are squeezed out
-     * when they are the majority. */
+     * when they outnumber the flows three to one, or the array is full. */
     struct flow_entry **dump_flows;
     uint64_t *dump_serials;
     uint32_t dump_n, dump_cap, dump_live;
@@ -1146,9 +1146,11 @@ flow_table_next(const struct flow_table *t, uint64_t *cursor)
     return NULL;
 }
 
-struct dp_flow *
-flow_table_lookup(struct flow_table *t, const struct flow_key *key,
-                  uint32_t *n_mask_hit)
+/* The tuple-space search itself.  Returns the entry, not the flow, so
+ * that the exact-match cache need not touch the flow's far lines. */
+static struct flow_entry *
+classify(struct flow_table *t, const struct flow_key *key,
+         uint32_t *n_mask_hit)
 {
     const struct mask_vec *v = mask_vec_get(t);
     const key_word *k = (const key_word *) key;
@@ -1180,7 +1182,7 @@ flow_table_lookup(struct flow_table *t, const struct flow_key *key,
             if (n_mask_hit) {
                 *n_mask_hit = i + 1;
             }
-            return fe->flow;
+            return fe;
         }
     }
     if (n_mask_hit) {
@@ -1189,11 +1191,21 @@ flow_table_lookup(struct flow_table *t, const struct flow_key *key,
     return NULL;
 }
 
+struct dp_flow *
+flow_table_lookup(struct flow_table *t, const struct flow_key *key,
+                  uint32_t *n_mask_hit)
+{
+    struct flow_entry *fe = classify(t, key, n_mask_hit);
+
+    return fe ? fe->flow : NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* Exact-match cache.                                                   */
 
 #define EMC_WAYS 2
 #define EMC_SETS 4096           /* 8192 entries */
+#define EMC_REPLACE_MASK 15u    /* replace a busy entry on 1 miss in 16 */
 
 struct emc_entry {
     uint32_t hash;              /* full_key_hash() of the packet key */
@@ -1252,17 +1264,29 @@ emc_insert(struct emc_entry *set, uint32_t hash, struct flow_entry *fe)
     struct emc_entry *victim = NULL;
 
     for (int w = 0; w < EMC_WAYS; w++) {
-        struct emc_entry *e = &set[w];
-
-        if (!e->fe || entry_is_dead(e->fe)) {
-            victim = e;
+        if (!set[w].fe) {
+            victim = &set[w];
             break;
         }
     }
     if (!victim) {
-        /* Both ways busy: pick one from a hash bit the set index does not
-         * use, which is as good as random and needs no state. */
-        victim = &set[(hash >> 31) & 1];
+        /* Replacing costs a cache miss or two on the old flows.  When the
+         * working set is larger than the cache, replacing on every miss
+         * just thrashes, so do it only now and then: a key that keeps
+         * coming gets in soon enough. */
+        if (lookup_tick & EMC_REPLACE_MASK) {
+            return;
+        }
+        for (int w = 0; w < EMC_WAYS; w++) {
+            if (entry_is_dead(set[w].fe)) {
+                victim = &set[w];
+                break;
+            }
+        }
+        if (!victim) {
+            /* A hash bit the set index does not use: as good as random. */
+            victim = &set[(hash >> 31) & 1];
+        }
     }
     if (!flow_try_ref(fe)) {
         return;                 /* being freed: do not cache it */
@@ -1281,7 +1305,7 @@ flow_table_lookup_cached(struct flow_table *t, struct flow_emc *emc,
 {
     uint32_t hash = full_key_hash(key);
     struct emc_entry *set = emc->sets[hash & (EMC_SETS - 1)];
-    struct dp_flow *f;
+    struct flow_entry *fe;
 
     for (int w = 0; w < EMC_WAYS; w++) {
         if (emc_entry_matches(&set[w], hash, t, key)) {
@@ -1298,11 +1322,12 @@ flow_table_lookup_cached(struct flow_table *t, struct flow_emc *emc,
     if (emc_hit) {
         *emc_hit = false;
     }
-    f = flow_table_lookup(t, key, n_mask_hit);
-    if (f) {
-        emc_insert(set, hash, flow_entry(f));
+    fe = classify(t, key, n_mask_hit);
+    if (!fe) {
+        return NULL;
     }
-    return f;
+    emc_insert(set, hash, fe);
+    return fe->flow;
 }
 
 /* ------------------------------------------------------------------ */

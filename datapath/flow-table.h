@@ -7,6 +7,8 @@
  * flow_table_lookup() inside rcu_read_lock(); the writer inserts and
  * removes, and removed flows are freed after a grace period (call_rcu), so
  * a reader may still see a flow that was just removed (check 'dead').
+ * Every thread that calls in, the writer too, must be registered with
+ * urcu_memb_register_thread(): call_rcu() requires it.
  */
 #ifndef HVS_FLOW_TABLE_H
 #define HVS_FLOW_TABLE_H 1
@@ -56,12 +58,18 @@ struct dp_flow *flow_alloc(const struct flow_match *m,
 void flow_free(struct dp_flow *f);      /* not inserted flows only */
 
 /* Writer side. */
+/* Returns 0, -EEXIST (same match or same UFID already in), -EINVAL
+ * (already inserted, ufid_len too long) or -ENOMEM; on error 'f' stays the
+ * caller's. */
 int flow_table_insert(struct flow_table *t, struct dp_flow *f);
+/* After this returns, 'f' may be freed at any time unless the caller is
+ * inside urcu_memb_read_lock(): read what the reply needs first. */
 void flow_table_remove(struct flow_table *t, struct dp_flow *f);
 /* Replaces f's actions; the old ones are freed after a grace period. */
 void flow_table_set_actions(struct flow_table *t, struct dp_flow *f,
                             struct dp_actions *acts);
-/* The flow with exactly this match (same masked key and mask), or NULL. */
+/* The flow with exactly this match (same masked key and mask), or NULL.
+ * Flows with a UFID count too. */
 struct dp_flow *flow_table_find_exact(const struct flow_table *t,
                                       const struct flow_match *m);
 struct dp_flow *flow_table_find_ufid(const struct flow_table *t,

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <linux/genetlink.h>
+#include <sched.h>
 #include <linux/openvswitch.h>
 #include <string.h>
 
@@ -154,6 +155,12 @@ upcall_action(struct datapath *dp, const struct dp_packet *p,
             userdata = a;
             break;
         }
+    }
+    /* In per-CPU dispatch mode the kernel ignores the action's pid (vswitchd
+     * puts a placeholder there) and uses the current CPU's pid. */
+    if (dp->user_features & OVS_DP_F_DISPATCH_UPCALL_PER_CPU) {
+        int cpu = sched_getcpu();
+        pid = pick_pid(dp, NULL, key, cpu < 0 ? 0 : (unsigned) cpu);
     }
     send_upcall(dp, pid, OVS_PACKET_CMD_ACTION, p, key, userdata);
 }

@@ -44,7 +44,7 @@ static const struct option common_options[] = {
 /* One daemon per process, so the process-wide state lives here rather
  * than in the caller's struct. */
 static int pidfile_fd = -1;
-static int ready_fd = -1;      /* write end of the detach pipe, child */
+static int ready_fd = -1; /* write end of the detach pipe, child */
 
 static void
 usage(const struct daemon_opts *o, const char *usage_extra)
@@ -155,8 +155,8 @@ daemon_parse_args(struct daemon_opts *o, int argc, char *argv[],
     size_t n_all = N_COMMON + n_extra;
     struct option *all = calloc(n_all + 1, sizeof *all);
     char *shorts;
-    if (!all || asprintf(&shorts, ":hVv::%s", extra_short ? extra_short
-                                                           : "") < 0) {
+    if (!all ||
+        asprintf(&shorts, ":hVv::%s", extra_short ? extra_short : "") < 0) {
         fprintf(stderr, "out of memory\n");
         exit(1);
     }
@@ -266,7 +266,7 @@ make_dirs(const char *path)
         return -EINVAL;
     }
     memcpy(buf, path, len + 1);
-    for (char *p = buf + 1; ; p++) {
+    for (char *p = buf + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char saved = *p;
             struct stat st;
@@ -293,7 +293,10 @@ static int
 pidfile_try_lock(const char *path, pid_t *holder)
 {
     struct flock fl = {
-        .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0,
+        .l_type = F_WRLCK,
+        .l_whence = SEEK_SET,
+        .l_start = 0,
+        .l_len = 0,
     };
     struct stat st_fd, st_path;
     char text[32];
@@ -308,8 +311,8 @@ pidfile_try_lock(const char *path, pid_t *holder)
 
         if (err == EAGAIN || err == EACCES) {
             fl.l_type = F_WRLCK;
-            if (holder && fcntl(fd, F_GETLK, &fl) == 0
-                && fl.l_type != F_UNLCK) {
+            if (holder && fcntl(fd, F_GETLK, &fl) == 0 &&
+                fl.l_type != F_UNLCK) {
                 *holder = fl.l_pid;
             }
             close(fd);
@@ -320,13 +323,13 @@ pidfile_try_lock(const char *path, pid_t *holder)
     }
     /* The previous owner unlinks its file just before it lets go of the
      * lock; if we locked that unlinked file, start over with a new one. */
-    if (fstat(fd, &st_fd) < 0 || stat(path, &st_path) < 0
-        || st_fd.st_ino != st_path.st_ino || st_fd.st_dev != st_path.st_dev) {
+    if (fstat(fd, &st_fd) < 0 || stat(path, &st_path) < 0 ||
+        st_fd.st_ino != st_path.st_ino || st_fd.st_dev != st_path.st_dev) {
         close(fd);
         return -ESTALE;
     }
     /* We hold the lock, so whatever the file says is stale. */
-    n = snprintf(text, sizeof text, "%ld\n", (long) getpid());
+    n = snprintf(text, sizeof text, "%ld\n", (long)getpid());
     errno = 0;
     if (ftruncate(fd, 0) < 0 || pwrite(fd, text, n, 0) != n) {
         int err = errno ? errno : EIO;
@@ -437,9 +440,10 @@ daemon_start(struct daemon_opts *o)
         int fd = daemon_pidfile_lock(o->pidfile, &holder);
 
         if (fd == -EAGAIN) {
-            fprintf(stderr, "%s: pidfile %s is locked by pid %ld: "
-                    "already running\n", o->program, o->pidfile,
-                    (long) holder);
+            fprintf(stderr,
+                    "%s: pidfile %s is locked by pid %ld: "
+                    "already running\n",
+                    o->program, o->pidfile, (long)holder);
             exit(1);
         } else if (fd < 0) {
             LOG_ERR("%s: cannot write pid file: %s", o->pidfile,
@@ -454,7 +458,7 @@ daemon_start(struct daemon_opts *o)
 void
 daemon_ready(struct daemon_opts *o)
 {
-    (void) o;
+    (void)o;
     if (ready_fd < 0) {
         return;
     }

@@ -141,6 +141,13 @@ jsonrpc_parser_next(struct jsonrpc_parser *p, json_t **valuep,
     while (!p->error && p->scan < p->len) {
         unsigned char c = p->buf[p->scan];
 
+        /* Checked byte by byte so that the outcome does not depend on how
+         * the stream was chunked. */
+        if (p->in_value && p->scan - p->start >= p->max_msg) {
+            parser_fail(p, -EMSGSIZE, "message longer than %zu bytes",
+                        p->max_msg);
+            break;
+        }
         if (!p->in_value) {
             if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
                 p->start = ++p->scan;
@@ -173,17 +180,13 @@ jsonrpc_parser_next(struct jsonrpc_parser *p, json_t **valuep,
         } else if (c == '}' || c == ']') {
             if (--p->depth == 0) {
                 p->scan++;
-                if (p->scan - p->start > p->max_msg) {
-                    break;      /* reported below */
+                if (parser_take(p, p->scan, valuep) > 0) {
+                    return 1;
                 }
-                return parser_take(p, p->scan, valuep);
+                break;
             }
         }
         p->scan++;
-    }
-    if (!p->error && p->in_value && p->scan - p->start > p->max_msg) {
-        parser_fail(p, -EMSGSIZE, "message longer than %zu bytes",
-                    p->max_msg);
     }
     if (p->error && errp) {
         *errp = p->errmsg;

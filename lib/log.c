@@ -21,23 +21,23 @@
 #define LOG_LINE_MAX 4096
 
 static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
-static struct log_module *modules;      /* registered, newest first */
+static struct log_module *modules; /* registered, newest first */
 static int file_fd = -1;
 static char *file_path;
-static char *syslog_ident;              /* non-NULL: syslog is in use */
+static char *syslog_ident; /* non-NULL: syslog is in use */
 static bool stderr_on = true;
-static unsigned int seqno;              /* atomic */
+static unsigned int seqno; /* atomic */
 
 /* Set by log_rl_allow() for the log_write() that follows it on the same
  * thread, so the "suppressed" note goes to the caller's module. */
 static _Thread_local uint32_t rl_suppressed;
 
 static const char *const level_upper[] = {
-    [LOG_L_OFF] = "OFF", [LOG_L_ERR] = "ERR", [LOG_L_WARN] = "WARN",
+    [LOG_L_OFF] = "OFF",   [LOG_L_ERR] = "ERR", [LOG_L_WARN] = "WARN",
     [LOG_L_INFO] = "INFO", [LOG_L_DBG] = "DBG",
 };
 static const char *const level_lower[] = {
-    [LOG_L_OFF] = "off", [LOG_L_ERR] = "err", [LOG_L_WARN] = "warn",
+    [LOG_L_OFF] = "off",   [LOG_L_ERR] = "err", [LOG_L_WARN] = "warn",
     [LOG_L_INFO] = "info", [LOG_L_DBG] = "dbg",
 };
 
@@ -54,7 +54,7 @@ log_level_from_string(const char *s)
         const char *name;
         enum log_level level;
     } names[] = {
-        {"off", LOG_L_OFF},   {"emer", LOG_L_ERR}, {"err", LOG_L_ERR},
+        {"off", LOG_L_OFF},   {"emer", LOG_L_ERR},  {"err", LOG_L_ERR},
         {"error", LOG_L_ERR}, {"warn", LOG_L_WARN}, {"info", LOG_L_INFO},
         {"dbg", LOG_L_DBG},   {"debug", LOG_L_DBG},
     };
@@ -198,8 +198,8 @@ set_level(struct log_module *m, enum log_level level)
 static bool
 is_destination(const char *word)
 {
-    return !strcasecmp(word, "console") || !strcasecmp(word, "syslog")
-           || !strcasecmp(word, "file");
+    return !strcasecmp(word, "console") || !strcasecmp(word, "syslog") ||
+           !strcasecmp(word, "file");
 }
 
 int
@@ -322,8 +322,8 @@ log_list(void)
     FILE *f = open_memstream(&out, &len);
     if (f) {
         for (size_t i = 0; i < n; i++) {
-            enum log_level level = __atomic_load_n(&sorted[i]->level,
-                                                   __ATOMIC_RELAXED);
+            enum log_level level =
+                __atomic_load_n(&sorted[i]->level, __ATOMIC_RELAXED);
             fprintf(f, "%-20s  %s\n", sorted[i]->name, log_level_name(level));
         }
         if (fclose(f)) {
@@ -357,10 +357,10 @@ format_prefix(char *buf, size_t size, const struct log_module *m,
 }
 
 /* Formats one complete line, newline included; returns its length. */
-static size_t
-format_line(char *buf, size_t size, const struct log_module *m,
-            enum log_level level, size_t *syslog_ofs, const char *fmt,
-            va_list args) __attribute__((format(printf, 6, 0)));
+static size_t format_line(char *buf, size_t size, const struct log_module *m,
+                          enum log_level level, size_t *syslog_ofs,
+                          const char *fmt, va_list args)
+    __attribute__((format(printf, 6, 0)));
 
 static size_t
 format_line(char *buf, size_t size, const struct log_module *m,
@@ -373,7 +373,7 @@ format_line(char *buf, size_t size, const struct log_module *m,
     if (k < 0) {
         k = 0;
     }
-    n = (size_t) k < size - n - 1 ? n + k : size - 2;
+    n = (size_t)k < size - n - 1 ? n + k : size - 2;
     /* Strip trailing newlines a caller may have added. */
     while (n > *syslog_ofs && buf[n - 1] == '\n') {
         n--;
@@ -415,10 +415,10 @@ syslog_priority(enum log_level level)
     }
 }
 
-static void
-format_line_v(char *buf, size_t size, size_t *len, size_t *syslog_ofs,
-              const struct log_module *m, enum log_level level,
-              const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static void format_line_v(char *buf, size_t size, size_t *len,
+                          size_t *syslog_ofs, const struct log_module *m,
+                          enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 
 static void
 format_line_v(char *buf, size_t size, size_t *len, size_t *syslog_ofs,
@@ -451,12 +451,12 @@ log_write(const struct log_module *m, enum log_level level, const char *fmt,
         rl_suppressed = 0;
         format_line_v(buf, LOG_LINE_MAX, &note_len, &note_sys, m, level,
                       "%" PRIu32 " messages like the next were suppressed "
-                      "by rate limiting", n);
+                      "by rate limiting",
+                      n);
         len = note_len;
     }
     va_start(args, fmt);
-    len += format_line(buf + len, LOG_LINE_MAX, m, level, &msg_sys, fmt,
-                       args);
+    len += format_line(buf + len, LOG_LINE_MAX, m, level, &msg_sys, fmt, args);
     va_end(args);
 
     pthread_mutex_lock(&log_mutex);
@@ -470,10 +470,10 @@ log_write(const struct log_module *m, enum log_level level, const char *fmt,
         int prio = syslog_priority(level);
 
         if (note_len) {
-            syslog(prio, "%.*s", (int) (note_len - note_sys - 1),
+            syslog(prio, "%.*s", (int)(note_len - note_sys - 1),
                    buf + note_sys);
         }
-        syslog(prio, "%.*s", (int) (len - note_len - msg_sys - 1),
+        syslog(prio, "%.*s", (int)(len - note_len - msg_sys - 1),
                buf + note_len + msg_sys);
     }
     pthread_mutex_unlock(&log_mutex);
@@ -485,7 +485,7 @@ monotonic_ms(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Generic cell rate algorithm: 'tokens_ms' holds the time at which the
@@ -498,8 +498,8 @@ monotonic_ms(void)
 static bool
 rl_take(struct log_rl *rl, uint64_t now_ms, uint32_t *dropped)
 {
-    uint64_t interval = rl->rate ? (60000 + rl->rate - 1) / rl->rate
-                                 : UINT64_C(1) << 40;
+    uint64_t interval =
+        rl->rate ? (60000 + rl->rate - 1) / rl->rate : UINT64_C(1) << 40;
     uint64_t burst = rl->burst ? rl->burst : 1;
     uint64_t slack = (burst - 1) * interval;
     uint64_t tat = __atomic_load_n(&rl->tokens_ms, __ATOMIC_RELAXED);
@@ -511,9 +511,8 @@ rl_take(struct log_rl *rl, uint64_t now_ms, uint32_t *dropped)
             __atomic_add_fetch(&rl->dropped, 1, __ATOMIC_RELAXED);
             return false;
         }
-        if (__atomic_compare_exchange_n(&rl->tokens_ms, &tat,
-                                        start + interval, true,
-                                        __ATOMIC_RELAXED,
+        if (__atomic_compare_exchange_n(&rl->tokens_ms, &tat, start + interval,
+                                        true, __ATOMIC_RELAXED,
                                         __ATOMIC_RELAXED)) {
             break;
         }

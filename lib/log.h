@@ -1,6 +1,7 @@
-/* Logging: one line per event, "TIME|LEVEL|MODULE|message", to a file,
- * syslog and/or stderr, with per-module levels (vlog-style) and a rate
- * limiter for the fast path. */
+/* Logging: one line per event, vlog-style
+ * "2026-11-25T08:40:01.123Z|00012|MODULE|LEVEL|message" (UTC time, sequence
+ * number, LEVEL one of ERR WARN INFO DBG), to a file, syslog and/or stderr,
+ * with per-module levels and a rate limiter for the fast path. */
 #ifndef HVS_LOG_H
 #define HVS_LOG_H 1
 

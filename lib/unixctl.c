@@ -46,21 +46,22 @@ struct unixctl_conn {
     struct unixctl_conn *next;
     struct unixctl_server *server;
     int fd;
-    char *in;                   /* received, not yet dispatched */
+    char *in; /* received, not yet dispatched */
     size_t in_len, in_cap;
-    char *out;                  /* replies not yet written */
+    char *out; /* replies not yet written */
     size_t out_len, out_cap;
-    json_t *pending_id;         /* request awaiting its reply, or NULL */
-    uint32_t events;            /* current epoll interest, 0: not added */
-    bool eof;                   /* peer will send nothing more */
-    bool dead;                  /* unusable: close once nothing pending */
-    bool in_dispatch;           /* inside a command callback */
+    json_t *pending_id; /* request awaiting its reply, or NULL */
+    uint32_t events;    /* current epoll interest */
+    bool registered;    /* 'fd' is in the server's epoll set */
+    bool eof;           /* peer will send nothing more */
+    bool dead;          /* unusable: close once nothing pending */
+    bool in_dispatch;   /* inside a command callback */
 };
 
 struct unixctl_server {
     int listen_fd;
     int epoll_fd;
-    int kick_fd;                /* eventfd: deferred work after a reply */
+    int kick_fd; /* eventfd: deferred work after a reply */
     char *path;
     struct unixctl_conn *conns;
     int n_conns;
@@ -125,9 +126,9 @@ cmd_list_commands(struct unixctl_conn *conn, int argc, const char *argv[],
     size_t n = 0, len = 0;
     char *text = NULL;
 
-    (void) argc;
-    (void) argv;
-    (void) aux;
+    (void)argc;
+    (void)argv;
+    (void)aux;
     for (struct command *c = commands; c; c = c->next) {
         n++;
     }
@@ -163,14 +164,13 @@ cmd_list_commands(struct unixctl_conn *conn, int argc, const char *argv[],
 }
 
 static void
-cmd_version(struct unixctl_conn *conn, int argc, const char *argv[],
-            void *aux)
+cmd_version(struct unixctl_conn *conn, int argc, const char *argv[], void *aux)
 {
     char text[256];
 
-    (void) argc;
-    (void) argv;
-    (void) aux;
+    (void)argc;
+    (void)argv;
+    (void)aux;
     snprintf(text, sizeof text, "%s (hvs) %s", program_invocation_short_name,
              HVS_VERSION);
     unixctl_reply(conn, text);
@@ -180,7 +180,7 @@ static void
 cmd_vlog_set(struct unixctl_conn *conn, int argc, const char *argv[],
              void *aux)
 {
-    (void) aux;
+    (void)aux;
     for (int i = 1; i < argc; i++) {
         char *msg = NULL;
 
@@ -206,9 +206,9 @@ cmd_vlog_list(struct unixctl_conn *conn, int argc, const char *argv[],
 {
     char *list = log_list();
 
-    (void) argc;
-    (void) argv;
-    (void) aux;
+    (void)argc;
+    (void)argv;
+    (void)aux;
     if (!list) {
         unixctl_reply_error(conn, "out of memory");
         return;
@@ -223,9 +223,9 @@ cmd_vlog_reopen(struct unixctl_conn *conn, int argc, const char *argv[],
 {
     int err = log_reopen();
 
-    (void) argc;
-    (void) argv;
-    (void) aux;
+    (void)argc;
+    (void)argv;
+    (void)aux;
     if (err) {
         char text[128];
 
@@ -243,11 +243,10 @@ register_builtins(void)
     unixctl_command_register("list-commands", "", 0, 0, cmd_list_commands,
                              NULL);
     unixctl_command_register("version", "", 0, 0, cmd_version, NULL);
-    unixctl_command_register("vlog/set", "{spec | module[:dest]:level}...",
-                             0, UNIXCTL_ANY_ARGS, cmd_vlog_set, NULL);
+    unixctl_command_register("vlog/set", "{spec | module[:dest]:level}...", 0,
+                             UNIXCTL_ANY_ARGS, cmd_vlog_set, NULL);
     unixctl_command_register("vlog/list", "", 0, 0, cmd_vlog_list, NULL);
-    unixctl_command_register("vlog/reopen", "", 0, 0, cmd_vlog_reopen,
-                             NULL);
+    unixctl_command_register("vlog/reopen", "", 0, 0, cmd_vlog_reopen, NULL);
 }
 
 /* --- Wire decoding. --- */
@@ -300,7 +299,7 @@ unixctl_frame_len(const char *buf, size_t len)
         case '}':
         case ']':
             if (--depth == 0) {
-                return (long) (i + 1);
+                return (long)(i + 1);
             }
             break;
         default:
@@ -336,8 +335,8 @@ free_argv(struct unixctl_request *req)
 }
 
 int
-unixctl_parse_request(const char *buf, size_t len,
-                      struct unixctl_request *req, char **errmsg)
+unixctl_parse_request(const char *buf, size_t len, struct unixctl_request *req,
+                      char **errmsg)
 {
     json_error_t jerr;
     json_t *root, *method, *id, *params;
@@ -423,31 +422,29 @@ conn_set_events(struct unixctl_conn *conn)
 {
     uint32_t want = 0;
 
-    if (!conn->dead) {
-        if (!conn->eof && !conn->pending_id) {
-            want |= EPOLLIN;
-        }
-        if (conn->out_len) {
-            want |= EPOLLOUT;
-        }
-    }
-    if (want == conn->events) {
+    if (conn->fd < 0) {
         return;
     }
-    /* With no interest the descriptor leaves the set entirely: epoll
-     * reports hang-ups regardless of interest, which would spin. */
+    if (!conn->eof && !conn->pending_id) {
+        want |= EPOLLIN;
+    }
+    if (conn->out_len) {
+        want |= EPOLLOUT;
+    }
+    if (conn->registered && want == conn->events) {
+        return;
+    }
+    /* Even with no interest the descriptor stays in the set: epoll still
+     * reports a hang-up, which is how a client that gives up on a pending
+     * request is noticed. */
     struct epoll_event ev = {.events = want, .data.ptr = conn};
-    int op = !want ? EPOLL_CTL_DEL
-             : conn->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    int op = conn->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     if (epoll_ctl(conn->server->epoll_fd, op, conn->fd, &ev) < 0) {
         LOG_WARN("epoll_ctl failed: %s", strerror(errno));
         conn->dead = true;
-        if (conn->events) {
-            epoll_ctl(conn->server->epoll_fd, EPOLL_CTL_DEL, conn->fd, NULL);
-        }
-        conn->events = 0;
         return;
     }
+    conn->registered = true;
     conn->events = want;
 }
 
@@ -470,8 +467,10 @@ conn_flush(struct unixctl_conn *conn)
         }
         done += n;
     }
-    memmove(conn->out, conn->out + done, conn->out_len - done);
-    conn->out_len -= done;
+    if (done) {
+        memmove(conn->out, conn->out + done, conn->out_len - done);
+        conn->out_len -= done;
+    }
 }
 
 static int
@@ -507,7 +506,7 @@ json_text(const char *text)
             return NULL;
         }
         for (size_t i = 0; i < len; i++) {
-            if ((unsigned char) copy[i] >= 0x80) {
+            if ((unsigned char)copy[i] >= 0x80) {
                 copy[i] = '?';
             }
         }
@@ -596,7 +595,8 @@ dispatch(struct unixctl_conn *conn, struct unixctl_request *req)
 
     LOG_DBG("request %s with %d arguments", name, n_args);
     if (!c) {
-        r = asprintf(&err, "\"%s\" is not a valid command (use "
+        r = asprintf(&err,
+                     "\"%s\" is not a valid command (use "
                      "\"list-commands\" to see a list of valid commands)",
                      name);
     } else if (n_args < c->min_args) {
@@ -607,7 +607,7 @@ dispatch(struct unixctl_conn *conn, struct unixctl_request *req)
                      c->max_args);
     } else {
         conn->in_dispatch = true;
-        c->cb(conn, req->argc, (const char **) req->argv, c->aux);
+        c->cb(conn, req->argc, (const char **)req->argv, c->aux);
         conn->in_dispatch = false;
         return;
     }
@@ -618,8 +618,10 @@ dispatch(struct unixctl_conn *conn, struct unixctl_request *req)
 static void
 conn_consume(struct unixctl_conn *conn, size_t n)
 {
-    memmove(conn->in, conn->in + n, conn->in_len - n);
-    conn->in_len -= n;
+    if (n) {
+        memmove(conn->in, conn->in + n, conn->in_len - n);
+        conn->in_len -= n;
+    }
 }
 
 /* Dispatches complete requests, one at a time. */
@@ -665,8 +667,7 @@ conn_process(struct unixctl_conn *conn)
 static void
 conn_read(struct unixctl_conn *conn)
 {
-    while (!conn->dead && !conn->eof
-           && conn->in_len <= UNIXCTL_MAX_REQUEST) {
+    while (!conn->dead && !conn->eof && conn->in_len <= UNIXCTL_MAX_REQUEST) {
         if (conn->in_cap - conn->in_len < READ_CHUNK) {
             char *p = realloc(conn->in, conn->in_len + READ_CHUNK);
 
@@ -694,13 +695,27 @@ conn_read(struct unixctl_conn *conn)
     }
 }
 
+/* A dead connection gives its descriptor back at once, even while a
+ * callback still holds it for a late reply. */
+static void
+conn_close_fd(struct unixctl_conn *conn)
+{
+    if (conn->fd < 0) {
+        return;
+    }
+    if (conn->registered) {
+        epoll_ctl(conn->server->epoll_fd, EPOLL_CTL_DEL, conn->fd, NULL);
+        conn->registered = false;
+    }
+    close(conn->fd);
+    conn->fd = -1;
+    conn->server->n_conns--;
+}
+
 static void
 conn_destroy(struct unixctl_conn *conn)
 {
-    if (conn->events) {
-        epoll_ctl(conn->server->epoll_fd, EPOLL_CTL_DEL, conn->fd, NULL);
-    }
-    close(conn->fd);
+    conn_close_fd(conn);
     if (conn->pending_id) {
         json_decref(conn->pending_id);
     }
@@ -721,8 +736,8 @@ conn_finished(const struct unixctl_conn *conn)
     if (conn->dead) {
         return true;
     }
-    return conn->eof && !conn->out_len
-           && unixctl_frame_len(conn->in, conn->in_len) <= 0;
+    return conn->eof && !conn->out_len &&
+           unixctl_frame_len(conn->in, conn->in_len) <= 0;
 }
 
 static void
@@ -739,7 +754,9 @@ accept_conns(struct unixctl_server *server)
             return;
         }
         if (server->n_conns >= MAX_CONNS) {
-            LOG_WARN("%s: too many connections", server->path);
+            static struct log_rl rl = LOG_RL_INIT(6, 2);
+
+            LOG_RL(&rl, LOG_L_WARN, "%s: too many connections", server->path);
             close(fd);
             continue;
         }
@@ -778,8 +795,8 @@ unixctl_server_run(struct unixctl_server *server)
         } else if (ptr == &server->kick_fd) {
             uint64_t count;
 
-            if (read(server->kick_fd, &count, sizeof count) < 0
-                && errno != EAGAIN) {
+            if (read(server->kick_fd, &count, sizeof count) < 0 &&
+                errno != EAGAIN) {
                 LOG_WARN("eventfd read failed: %s", strerror(errno));
             }
         } else {
@@ -787,6 +804,11 @@ unixctl_server_run(struct unixctl_server *server)
 
             if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
                 conn_read(conn);
+            }
+            /* The peer is gone both ways: a pending reply has nowhere to
+             * go, and the hang-up would be reported again and again. */
+            if ((evs[i].events & (EPOLLHUP | EPOLLERR)) && conn->pending_id) {
+                conn->dead = true;
             }
             if (evs[i].events & EPOLLOUT) {
                 conn_flush(conn);
@@ -803,10 +825,13 @@ unixctl_server_run(struct unixctl_server *server)
         conn_flush(conn);
         if (conn_finished(conn)) {
             *p = conn->next;
-            server->n_conns--;
             conn_destroy(conn);
         } else {
-            conn_set_events(conn);
+            if (conn->dead) {
+                conn_close_fd(conn);
+            } else {
+                conn_set_events(conn);
+            }
             p = &conn->next;
         }
     }
@@ -828,7 +853,7 @@ path_is_live(const struct sockaddr_un *sun)
     if (fd < 0) {
         return false;
     }
-    live = !connect(fd, (const struct sockaddr *) sun, sizeof *sun);
+    live = !connect(fd, (const struct sockaddr *)sun, sizeof *sun);
     close(fd);
     return live;
 }
@@ -840,22 +865,22 @@ bind_socket(int fd, const char *path)
 {
     struct sockaddr_un tmp = {.sun_family = AF_UNIX};
     int n = snprintf(tmp.sun_path, sizeof tmp.sun_path, "%s.%ld.tmp", path,
-                     (long) getpid());
+                     (long)getpid());
 
-    if (n < 0 || (size_t) n >= sizeof tmp.sun_path) {
+    if (n < 0 || (size_t)n >= sizeof tmp.sun_path) {
         /* No room for the temporary name: bind in place instead. */
         struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
         memcpy(sun.sun_path, path, strlen(path) + 1);
         unlink(path);
-        if (bind(fd, (struct sockaddr *) &sun, sizeof sun) < 0
-            || chmod(path, 0600) < 0) {
+        if (bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
+            chmod(path, 0600) < 0) {
             return -errno;
         }
         return 0;
     }
     unlink(tmp.sun_path);
-    if (bind(fd, (struct sockaddr *) &tmp, sizeof tmp) < 0) {
+    if (bind(fd, (struct sockaddr *)&tmp, sizeof tmp) < 0) {
         return -errno;
     }
     if (chmod(tmp.sun_path, 0600) < 0 || rename(tmp.sun_path, path) < 0) {
@@ -887,8 +912,8 @@ unixctl_server_create(const char *path, struct unixctl_server **serverp)
         free(s);
         return -ENOMEM;
     }
-    s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                          0);
+    s->listen_fd =
+        socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     s->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (s->listen_fd < 0 || s->epoll_fd < 0 || s->kick_fd < 0) {
@@ -906,8 +931,8 @@ unixctl_server_create(const char *path, struct unixctl_server **serverp)
     }
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
     struct epoll_event kev = {.events = EPOLLIN, .data.ptr = &s->kick_fd};
-    if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->listen_fd, &ev) < 0
-        || epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->kick_fd, &kev) < 0) {
+    if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->listen_fd, &ev) < 0 ||
+        epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->kick_fd, &kev) < 0) {
         err = -errno;
         unlink(path);
         goto fail;

@@ -14,7 +14,7 @@
 
 struct unixctl_server;
 struct unixctl_conn;
-struct json_t;                  /* jansson's json_t */
+struct json_t; /* jansson's json_t */
 
 /* Called with argv[0] = the command name and argv[1..argc-1] its string
  * arguments (valid only during the call).  Must eventually call
@@ -63,9 +63,9 @@ long unixctl_frame_len(const char *buf, size_t len);
 
 /* A decoded request. */
 struct unixctl_request {
-    struct json_t *id;          /* owned reference */
-    int argc;                   /* argv[0] is the method */
-    char **argv;                /* NULL-terminated, owned */
+    struct json_t *id; /* owned reference */
+    int argc;          /* argv[0] is the method */
+    char **argv;       /* NULL-terminated, owned */
 };
 
 /* Decodes one JSON text as a request.  Returns 0 on success; -EINVAL when

@@ -30,10 +30,9 @@ struct ovsdb_condition {
     bool always_false;              /* a literal false was given */
 };
 
-struct ovsdb_error *ovsdb_condition_from_json(struct ovsdb_condition *,
-                                              const struct ovsdb_table_schema *,
-                                              json_t *, ovsdb_symbol_fn *,
-                                              void *aux);
+struct ovsdb_error *ovsdb_condition_from_json(
+    struct ovsdb_condition *, const struct ovsdb_table_schema *, json_t *,
+    ovsdb_symbol_fn *, void *aux);
 void ovsdb_condition_destroy(struct ovsdb_condition *);
 bool ovsdb_condition_eval(const struct ovsdb_condition *,
                           const struct ovsdb_row *);

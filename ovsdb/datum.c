@@ -414,8 +414,8 @@ ovsdb_atom_check(const union ovsdb_atom *a, const struct ovsdb_base_type *b)
         et.value.type = OVSDB_T_VOID;
         et.n_max = OVSDB_UNLIMITED;
         ej = ovsdb_datum_to_json(b->enum_, &et);
-        s = json_brief(j);
-        es = json_brief(ej);
+        s = ovsdb_json_brief(j);
+        es = ovsdb_json_brief(ej);
         e = ovsdb_error("constraint violation", "%s is not one of the "
                         "allowed values (%s)", s, es);
         free(s);
@@ -686,19 +686,14 @@ void
 ovsdb_datum_push(struct ovsdb_datum *d, const union ovsdb_atom *key,
                  const union ovsdb_atom *value)
 {
-    /* Grow in powers of two so repeated pushes stay linear. */
+    /* Arrays may come from clone() at their exact size, so no spare
+     * capacity can be assumed; realloc() grows in place cheaply. */
     unsigned int n = d->n;
 
-    if (!(n & (n - 1))) {
-        size_t cap = n ? 2 * (size_t) n : 1;
-
-        d->keys = xrealloc(d->keys, cap * sizeof *d->keys);
-        if (value) {
-            d->values = xrealloc(d->values, cap * sizeof *d->values);
-        }
-    }
+    d->keys = xrealloc(d->keys, (n + 1) * sizeof *d->keys);
     d->keys[n] = *key;
     if (value) {
+        d->values = xrealloc(d->values, (n + 1) * sizeof *d->values);
         d->values[n] = *value;
     }
     d->n++;
@@ -1008,28 +1003,44 @@ void
 ovsdb_datum_union(struct ovsdb_datum *a, const struct ovsdb_datum *b,
                   const struct ovsdb_type *t)
 {
-    unsigned int i, n = a->n;
-    bool added = false;
+    /* A merge of two sorted arrays: inserting one element into a big set
+     * must not re-sort it. */
+    bool is_map = ovsdb_type_is_map(t);
+    unsigned int i = 0, j = 0, n = 0;
+    union ovsdb_atom *k, *v = NULL;
 
-    for (i = 0; i < b->n; i++) {
-        union ovsdb_atom k, v;
-
-        /* Only the original elements need searching: 'b' is unique. */
-        struct ovsdb_datum orig = { n, a->keys, NULL };
-
-        if (ovsdb_datum_find_key(&orig, &b->keys[i], t->key.type) >= 0) {
-            continue;
-        }
-        ovsdb_atom_clone(&k, &b->keys[i], t->key.type);
-        if (ovsdb_type_is_map(t)) {
-            ovsdb_atom_clone(&v, &b->values[i], t->value.type);
-        }
-        ovsdb_datum_push(a, &k, ovsdb_type_is_map(t) ? &v : NULL);
-        added = true;
+    if (!b->n) {
+        return;
     }
-    if (added) {
-        ovsdb_datum_sort_unique(a, t);
+    k = xmalloc((a->n + b->n) * sizeof *k);
+    if (is_map) {
+        v = xmalloc((a->n + b->n) * sizeof *v);
     }
+    while (i < a->n || j < b->n) {
+        int c = i >= a->n ? 1 : j >= b->n ? -1
+                : ovsdb_atom_compare(&a->keys[i], &b->keys[j], t->key.type);
+
+        if (c <= 0) {
+            k[n] = a->keys[i];
+            if (is_map) {
+                v[n] = a->values[i];
+            }
+            i++;
+            j += c == 0;
+        } else {
+            ovsdb_atom_clone(&k[n], &b->keys[j], t->key.type);
+            if (is_map) {
+                ovsdb_atom_clone(&v[n], &b->values[j], t->value.type);
+            }
+            j++;
+        }
+        n++;
+    }
+    free(a->keys);
+    free(a->values);
+    a->keys = k;
+    a->values = v;
+    a->n = n;
 }
 
 void
@@ -1097,5 +1108,47 @@ ovsdb_datum_diff(struct ovsdb_datum *diff, const struct ovsdb_datum *old,
             ovsdb_atom_clone(&va, &src->values[k], t->value.type);
         }
         ovsdb_datum_push(diff, &ka, is_map ? &va : NULL);
+    }
+}
+
+void
+ovsdb_datum_apply_diff(struct ovsdb_datum *d, const struct ovsdb_datum *diff,
+                       const struct ovsdb_type *t)
+{
+    bool is_map = ovsdb_type_is_map(t);
+    unsigned int i, n_added = 0;
+
+    if (ovsdb_type_is_scalar(t)) {
+        ovsdb_datum_destroy(d, t);
+        ovsdb_datum_clone(d, diff, t);
+        return;
+    }
+    for (i = 0; i < diff->n; i++) {
+        /* Appended keys are unsorted: search the sorted prefix only (the
+         * diff's keys are unique, so they are never among them). */
+        struct ovsdb_datum prefix = { d->n - n_added, d->keys, NULL };
+        int j = ovsdb_datum_find_key(&prefix, &diff->keys[i], t->key.type);
+        union ovsdb_atom k, v;
+
+        if (j >= 0 && (!is_map || !ovsdb_atom_compare(&d->values[j],
+                                                      &diff->values[i],
+                                                      t->value.type))) {
+            ovsdb_datum_remove(d, j, t);
+            continue;
+        }
+        if (j >= 0) {
+            ovsdb_atom_destroy(&d->values[j], t->value.type);
+            ovsdb_atom_clone(&d->values[j], &diff->values[i], t->value.type);
+            continue;
+        }
+        ovsdb_atom_clone(&k, &diff->keys[i], t->key.type);
+        if (is_map) {
+            ovsdb_atom_clone(&v, &diff->values[i], t->value.type);
+        }
+        ovsdb_datum_push(d, &k, is_map ? &v : NULL);
+        n_added++;
+    }
+    if (n_added) {
+        ovsdb_datum_sort_unique(d, t);
     }
 }

@@ -149,6 +149,10 @@ void ovsdb_datum_subtract(struct ovsdb_datum *a, const struct ovsdb_type *,
 void ovsdb_datum_diff(struct ovsdb_datum *diff, const struct ovsdb_datum *old,
                       const struct ovsdb_datum *new,
                       const struct ovsdb_type *);
+/* Applies an update2-style 'diff' (see ovsdb_datum_diff()) to 'd'. */
+void ovsdb_datum_apply_diff(struct ovsdb_datum *d,
+                            const struct ovsdb_datum *diff,
+                            const struct ovsdb_type *);
 /* Appends a key (and value) without sorting. */
 void ovsdb_datum_push(struct ovsdb_datum *, const union ovsdb_atom *key,
                       const union ovsdb_atom *value);

@@ -282,8 +282,8 @@ recount_cb(void *aux, const struct ovsdb_table_schema *target,
            const struct uuid *uuid)
 {
     struct recount_ctx *ctx = aux;
-    struct ovsdb_row *row = ovsdb_table_get_row(&ctx->db->tables[target->index],
-                                                uuid);
+    struct ovsdb_table *table = &ctx->db->tables[target->index];
+    struct ovsdb_row *row = ovsdb_table_get_row(table, uuid);
 
     if (row) {
         row->n_refs++;

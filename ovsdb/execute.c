@@ -22,6 +22,7 @@ struct exec {
     struct ovsdb_txn *txn;
     struct symbol *symbols;
     size_t n_symbols;
+    json_t *cur_op;                 /* for error "syntax" members */
 };
 
 static bool
@@ -88,8 +89,9 @@ parse_row(struct exec *x, json_t *j, struct ovsdb_row *row, bool is_update,
         struct ovsdb_error *e;
 
         if (!c) {
-            return ovsdb_error("syntax error", "No column %s in table %s.",
-                               name, ts->name);
+            return ovsdb_error_syntax(
+                ovsdb_error("unknown column", "No column %s in table %s.",
+                            name, ts->name), j);
         }
         if (c->index < OVSDB_N_IMPLICIT) {
             return ovsdb_error("constraint violation", "Cannot update "
@@ -97,9 +99,10 @@ parse_row(struct exec *x, json_t *j, struct ovsdb_row *row, bool is_update,
                                ts->name);
         }
         if (is_update && !c->mutable_) {
-            return ovsdb_error("constraint violation", "Cannot update "
-                               "immutable column %s in table %s.", name,
-                               ts->name);
+            return ovsdb_error_syntax(
+                ovsdb_error("constraint violation", "Cannot update "
+                            "immutable column %s in table %s.", name,
+                            ts->name), x->cur_op);
         }
         e = ovsdb_datum_from_json(&d, &c->type, v, symbol_lookup, x);
         if (e) {
@@ -529,7 +532,8 @@ op_wait(struct exec *x, json_t *op, json_t *result)
                 long long ms = timeout ? json_integer_value(timeout) : -1;
 
                 if (ms == 0 || x->in->timed_out) {
-                    e = ovsdb_error("timed out", NULL);
+                    e = ovsdb_error("timed out", "\"where\" clause "
+                                    "test failed");
                 } else {
                     x->out->pending = true;
                     if (ms > 0 && (x->out->wait_ms < 0
@@ -571,7 +575,7 @@ op_abort(struct exec *x, json_t *op, json_t *result)
     (void) x;
     (void) op;
     (void) result;
-    return ovsdb_error("aborted", "Aborted by request.");
+    return ovsdb_error("aborted", "aborted by request");
 }
 
 static struct ovsdb_error *
@@ -625,26 +629,57 @@ static const struct {
     { "comment", op_comment }, { "assert", op_assert },
 };
 
+/* Errors in the operation's own shape name the operation, as
+ * "Parsing ovsdb operation I of N failed: ...", with the operation as
+ * "syntax". */
 static struct ovsdb_error *
-execute_op(struct exec *x, json_t *op, json_t *result)
+parse_failure(json_t *op, size_t idx, size_t n, struct ovsdb_error *e)
+{
+    char *d = e->details;
+
+    e->details = NULL;
+    ovsdb_error_free(e);
+    e = ovsdb_error("syntax error", "Parsing ovsdb operation %zu of %zu "
+                    "failed: %s", idx, n, d ? d : "");
+    free(d);
+    return ovsdb_error_syntax(e, op);
+}
+
+static struct ovsdb_error *
+execute_op(struct exec *x, json_t *op, size_t idx, size_t n, json_t *result)
 {
     json_t *name = json_object_get(op, "op");
     size_t i;
 
+    x->cur_op = op;
     if (!json_is_object(op)) {
-        return ovsdb_error("syntax error", "Operation must be an object.");
+        return parse_failure(op, idx, n, ovsdb_error(
+                                 "syntax error", "Operation must be an "
+                                 "object."));
     }
     if (!json_is_string(name)) {
-        return ovsdb_error("syntax error", "Required 'op' member is missing "
-                           "or not a string.");
+        return parse_failure(op, idx, n, ovsdb_error(
+                                 "syntax error", "Required 'op' member is "
+                                 "missing or not a string."));
     }
     for (i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         if (!strcmp(ops[i].name, json_string_value(name))) {
+            struct ovsdb_table *table;
+
+            if (i <= 5) {
+                /* insert ... wait name a table. */
+                struct ovsdb_error *e = get_table(x, op, &table);
+
+                if (e) {
+                    return parse_failure(op, idx, n, e);
+                }
+            }
             return ops[i].fn(x, op, result);
         }
     }
-    return ovsdb_error("syntax error", "No operation \"%s\"",
-                       json_string_value(name));
+    return parse_failure(op, idx, n, ovsdb_error(
+                             "syntax error", "No operation \"%s\"",
+                             json_string_value(name)));
 }
 
 static struct ovsdb_error *
@@ -679,7 +714,7 @@ declare_symbols(struct exec *x, json_t *params)
 void
 ovsdb_execute(const struct ovsdb_exec_in *in, struct ovsdb_exec_out *out)
 {
-    struct exec x = { in, out, NULL, NULL, 0 };
+    struct exec x = { in, out, NULL, NULL, 0, NULL };
     size_t i, n_ops = json_array_size(in->params) - 1;
     struct ovsdb_error *e;
     json_t *results = json_array();
@@ -691,7 +726,7 @@ ovsdb_execute(const struct ovsdb_exec_in *in, struct ovsdb_exec_out *out)
     for (i = 1; !e && i <= n_ops; i++) {
         json_t *r = json_object();
 
-        e = execute_op(&x, json_array_get(in->params, i), r);
+        e = execute_op(&x, json_array_get(in->params, i), i, n_ops, r);
         if (e) {
             json_decref(r);
             json_array_append_new(results, ovsdb_error_to_json(e));

@@ -92,6 +92,12 @@ consume(struct jsonrpc_conn *c, size_t n)
     memmove(c->in, c->in + n, c->in_len - n);
     c->in_len -= n;
     c->scan = 0;
+    if (!c->in_len && c->in_cap > (1u << 20)) {
+        /* Give back the memory of one huge message. */
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
 }
 
 enum jsonrpc_status
@@ -139,12 +145,22 @@ jsonrpc_conn_next(struct jsonrpc_conn *c, json_t **msg, char **error)
         if (ch == '"') {
             c->in_string = true;
         } else if (ch == '{' || ch == '[') {
-            if (++c->depth > JSONRPC_MAX_DEPTH) {
+            if (c->depth >= JSONRPC_MAX_DEPTH) {
                 c->eof = true;
                 *error = strdup("message nested too deeply");
                 return JSONRPC_FATAL;
             }
+            c->stack[c->depth++] = ch;
         } else if (ch == '}' || ch == ']') {
+            if (c->stack[c->depth - 1] != (ch == '}' ? '{' : '[')) {
+                /* The end of this message cannot be found any more. */
+                c->eof = true;
+                if (asprintf(error, "syntax error: unexpected '%c'",
+                             ch) < 0) {
+                    *error = NULL;
+                }
+                return JSONRPC_FATAL;
+            }
             if (--c->depth == 0) {
                 json_error_t jerr;
                 size_t len = i + 1;
@@ -216,6 +232,17 @@ jsonrpc_conn_send(struct jsonrpc_conn *c, json_t *msg)
         c->out_len += n;
     }
     json_decref(msg);
+    if (c->fd >= 0 && !c->eof) {
+        jsonrpc_conn_flush(c);
+    }
+}
+
+void
+jsonrpc_conn_send_text(struct jsonrpc_conn *c, const char *text, size_t n)
+{
+    reserve(&c->out, &c->out_cap, c->out_len + n);
+    memcpy(c->out + c->out_len, text, n);
+    c->out_len += n;
     if (c->fd >= 0 && !c->eof) {
         jsonrpc_conn_flush(c);
     }

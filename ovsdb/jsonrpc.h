@@ -20,6 +20,7 @@ struct jsonrpc_conn {
     size_t in_len, in_cap;
     size_t scan;                    /* bytes of 'in' already scanned */
     int depth;
+    char stack[JSONRPC_MAX_DEPTH + 1];  /* open brackets */
     bool in_string, escape;
     char *out;                      /* unsent output */
     size_t out_len, out_cap, out_ofs;
@@ -48,6 +49,8 @@ enum jsonrpc_status jsonrpc_conn_next(struct jsonrpc_conn *, json_t **msg,
 
 /* Queues 'msg' (stealing the reference) and tries to send. */
 void jsonrpc_conn_send(struct jsonrpc_conn *, json_t *msg);
+/* Queues one message already serialized as JSON text. */
+void jsonrpc_conn_send_text(struct jsonrpc_conn *, const char *, size_t);
 /* Writes queued output.  Returns false on a write error. */
 bool jsonrpc_conn_flush(struct jsonrpc_conn *);
 size_t jsonrpc_conn_backlog(const struct jsonrpc_conn *);

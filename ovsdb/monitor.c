@@ -1,6 +1,7 @@
 /* Monitors. */
 #include "monitor.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@ struct mon_table {
 
 struct ovsdb_monitor {
     struct ovsdb *db;
+    char *key;
     json_t *id;
     enum ovsdb_monitor_version version;
     struct mon_table *tables;       /* by schema table index */
@@ -133,12 +135,27 @@ ovsdb_monitor_create(struct ovsdb *db, json_t *id, json_t *requests,
             goto error;
         }
     }
+    {
+        char *text = json_dumps(requests, JSON_COMPACT | JSON_SORT_KEYS);
+
+        if (asprintf(&m->key, "%d %p %s", (int) version, (void *) db,
+                     text ? text : "") < 0) {
+            m->key = NULL;
+        }
+        free(text);
+    }
     *mp = m;
     return NULL;
 
 error:
     ovsdb_monitor_free(m);
     return e;
+}
+
+const char *
+ovsdb_monitor_key(const struct ovsdb_monitor *m)
+{
+    return m->key ? m->key : "";
 }
 
 void
@@ -155,6 +172,7 @@ ovsdb_monitor_free(struct ovsdb_monitor *m)
     }
     free(m->tables);
     json_decref(m->id);
+    free(m->key);
     free(m);
 }
 
@@ -448,6 +466,11 @@ ovsdb_monitor_cond_change(struct ovsdb_monitor *m, json_t *requests,
             mt->cond = conds[t];
             memset(&conds[t], 0, sizeof conds[t]);
         }
+        /* The conditions are this client's own now. */
+        free(m->key);
+        if (asprintf(&m->key, "%p", (void *) m) < 0) {
+            m->key = NULL;
+        }
         if (json_object_size(updates)) {
             *update = updates;
         } else {
@@ -477,4 +500,29 @@ ovsdb_monitor_notification(const struct ovsdb_monitor *m, json_t *updates)
                           json_pack("[Oso]", m->id,
                                     "00000000-0000-0000-0000-000000000000",
                                     updates));
+}
+
+char *
+ovsdb_monitor_notification_text(const struct ovsdb_monitor *m,
+                                const char *updates, size_t *len)
+{
+    static const char *const methods[] = {
+        [OVSDB_MONITOR_V1] = "update", [OVSDB_MONITOR_V2] = "update2",
+        [OVSDB_MONITOR_V3] = "update3",
+    };
+    char *id = json_dumps(m->id, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text;
+    int n;
+
+    n = asprintf(&text, "{\"id\":null,\"method\":\"%s\",\"params\":[%s,%s%s]}",
+                 methods[m->version], id ? id : "null",
+                 m->version == OVSDB_MONITOR_V3
+                 ? "\"00000000-0000-0000-0000-000000000000\"," : "",
+                 updates);
+    free(id);
+    if (n < 0) {
+        return NULL;
+    }
+    *len = n;
+    return text;
 }

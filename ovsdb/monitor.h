@@ -43,5 +43,11 @@ struct ovsdb_error *ovsdb_monitor_cond_change(struct ovsdb_monitor *,
 /* The notification that carries 'updates' (stolen) for this monitor. */
 json_t *ovsdb_monitor_notification(const struct ovsdb_monitor *,
                                    json_t *updates);
+/* The same as JSON text, from 'updates' already serialized (malloc'd). */
+char *ovsdb_monitor_notification_text(const struct ovsdb_monitor *,
+                                      const char *updates, size_t *len);
+/* Monitors with equal keys produce equal updates for the same commit, so
+ * a commit is turned into JSON once per key, not once per client. */
+const char *ovsdb_monitor_key(const struct ovsdb_monitor *);
 
 #endif /* OVSDB_MONITOR_H */

@@ -33,7 +33,7 @@ struct ovsdb_error *ovsdb_mutation_set_from_json(
 void ovsdb_mutation_set_destroy(struct ovsdb_mutation_set *);
 /* Applies the mutations to 'row' (a private copy).  On error 'row' may be
  * partly changed: the caller discards it. */
-struct ovsdb_error *ovsdb_mutation_set_execute(const struct ovsdb_mutation_set *,
-                                               struct ovsdb_row *);
+struct ovsdb_error *ovsdb_mutation_set_execute(
+    const struct ovsdb_mutation_set *, struct ovsdb_row *);
 
 #endif /* OVSDB_MUTATION_H */

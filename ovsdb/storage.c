@@ -213,6 +213,25 @@ apply_record(struct ovsdb *db, json_t *rec, bool ignore_unknown)
                     ovsdb_table_find_column(table->schema, cname);
                 struct ovsdb_datum d;
 
+                if (c && c->index >= OVSDB_N_IMPLICIT && json_is_array(cj)
+                    && json_array_size(cj) == 2
+                    && json_is_string(json_array_get(cj, 0))
+                    && !strcmp(json_string_value(json_array_get(cj, 0)),
+                               "diff")) {
+                    struct ovsdb_type dt = c->type;
+
+                    dt.n_min = 0;
+                    dt.n_max = OVSDB_UNLIMITED;
+                    e = ovsdb_datum_from_json(&d, &dt, json_array_get(cj, 1),
+                                              NULL, NULL);
+                    if (e) {
+                        goto out;
+                    }
+                    ovsdb_datum_apply_diff(&row->fields[c->index], &d,
+                                           &c->type);
+                    ovsdb_datum_destroy(&d, &c->type);
+                    continue;
+                }
                 if (!c || c->index < OVSDB_N_IMPLICIT) {
                     if (ignore_unknown) {
                         continue;
@@ -244,8 +263,11 @@ out:
     return e;
 }
 
+/* The columns of 'row' to log: the changed ones (relative to 'old', as
+ * diffs where smaller), or with 'old' NULL all non-default ones. */
 static json_t *
-row_json(const struct ovsdb_row *row, const bool *changed, bool all)
+row_json(const struct ovsdb_row *row, const struct ovsdb_row *old,
+         const bool *changed)
 {
     const struct ovsdb_table_schema *ts = row->table->schema;
     json_t *j = json_object();
@@ -253,13 +275,26 @@ row_json(const struct ovsdb_row *row, const bool *changed, bool all)
 
     for (c = OVSDB_N_IMPLICIT; c < ts->n_columns; c++) {
         const struct ovsdb_column *col = &ts->columns[c];
+        const struct ovsdb_datum *d = &row->fields[c];
 
         if (col->ephemeral || (changed && !changed[c])
-            || (all && ovsdb_datum_is_default(&row->fields[c], &col->type))) {
+            || (!old && ovsdb_datum_is_default(d, &col->type))) {
             continue;
         }
+        if (old && !ovsdb_type_is_scalar(&col->type) && d->n > 8) {
+            struct ovsdb_datum diff;
+
+            ovsdb_datum_diff(&diff, &old->fields[c], d, &col->type);
+            if (diff.n * 2 < d->n) {
+                json_object_set_new(j, col->name, json_pack(
+                    "[so]", "diff", ovsdb_datum_to_json(&diff, &col->type)));
+                ovsdb_datum_destroy(&diff, &col->type);
+                continue;
+            }
+            ovsdb_datum_destroy(&diff, &col->type);
+        }
         json_object_set_new(j, col->name,
-                            ovsdb_datum_to_json(&row->fields[c], &col->type));
+                            ovsdb_datum_to_json(d, &col->type));
     }
     return j;
 }
@@ -283,7 +318,7 @@ snapshot_json(struct ovsdb *db)
             char u[UUID_LEN + 1];
 
             uuid_to_string(ovsdb_row_uuid(row), u);
-            json_object_set_new(tj, u, row_json(row, NULL, true));
+            json_object_set_new(tj, u, row_json(row, NULL, NULL));
         }
         if (json_object_size(tj)) {
             json_object_set_new(rec, table->schema->name, tj);
@@ -581,7 +616,7 @@ ovsdb_storage_commit(struct ovsdb_storage *st, struct ovsdb *db,
         if (!ch->new) {
             rj = json_null();
         } else {
-            rj = row_json(ch->new, ch->old ? ch->changed : NULL, !ch->old);
+            rj = row_json(ch->new, ch->old, ch->old ? ch->changed : NULL);
             if (ch->old && !json_object_size(rj)) {
                 json_decref(rj);        /* only ephemeral columns changed */
                 continue;

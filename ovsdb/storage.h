@@ -5,8 +5,11 @@
  * The first record is the schema, the others are committed transactions
  * {"TABLE": {"UUID": ROW-or-null, ...}, ..., "_date": MS, "_comment": S}
  * where ROW holds the columns that the transaction changed (a deleted row
- * is null).  Opening replays the records; a torn or corrupt tail is cut
- * off with a warning.  Compaction writes the live rows as one record into
+ * is null).  A changed set or map column may be written as
+ * ["diff", DIFF] (the update2 difference) when that is smaller than the
+ * new value, so growing a big set costs a record of the change's size.
+ * Opening replays the records; a torn or corrupt tail is cut off with a
+ * warning.  Compaction writes the live rows as one record into
  * a new file and renames it over the old one. */
 #ifndef OVSDB_STORAGE_H
 #define OVSDB_STORAGE_H 1

@@ -265,6 +265,75 @@ count_refs(struct ovsdb_txn *txn, const struct ovsdb_row *row, long delta)
     return ctx.error;
 }
 
+static bool
+is_strong_ref(const struct ovsdb_base_type *b)
+{
+    return b->type == OVSDB_T_UUID && b->ref_table && !b->ref_weak;
+}
+
+/* Counts the reference changes from 'tr->old' to 'tr->new' column by
+ * column, walking only the differences of sorted sets: adding one Port
+ * to a Bridge with thousands must not cost thousands of lookups. */
+static struct ovsdb_error *
+count_ref_changes(struct ovsdb_txn *txn, struct txn_row *tr)
+{
+    const struct ovsdb_table_schema *ts = tr->table->schema;
+    struct ref_ctx ctx = { txn, tr->new, 0, NULL };
+    unsigned int c;
+
+    if (!tr->old || !tr->new) {
+        if (tr->old) {
+            count_refs(txn, tr->old, -1);
+        }
+        return tr->new ? count_refs(txn, tr->new, +1) : NULL;
+    }
+    for (c = OVSDB_N_IMPLICIT; c < ts->n_columns && !ctx.error; c++) {
+        const struct ovsdb_type *t = &ts->columns[c].type;
+        const struct ovsdb_datum *a = &tr->old->fields[c];
+        const struct ovsdb_datum *b = &tr->new->fields[c];
+        bool kref = is_strong_ref(&t->key), vref = is_strong_ref(&t->value);
+        unsigned int i = 0, j = 0;
+
+        if ((!kref && !vref) || ovsdb_datum_equals(a, b, t)) {
+            continue;
+        }
+        if (vref) {
+            /* Maps to references: count whole values (rare, small). */
+            for (i = 0; i < a->n; i++) {
+                ctx.delta = -1;
+                if (kref) {
+                    ref_cb(&ctx, t->key.ref_table, &a->keys[i].u);
+                }
+                ref_cb(&ctx, t->value.ref_table, &a->values[i].u);
+            }
+            for (j = 0; j < b->n; j++) {
+                ctx.delta = +1;
+                if (kref) {
+                    ref_cb(&ctx, t->key.ref_table, &b->keys[j].u);
+                }
+                ref_cb(&ctx, t->value.ref_table, &b->values[j].u);
+            }
+            continue;
+        }
+        while (i < a->n || j < b->n) {
+            int cmp = i >= a->n ? 1 : j >= b->n ? -1
+                      : uuid_compare(&a->keys[i].u, &b->keys[j].u);
+
+            if (cmp < 0) {
+                ctx.delta = -1;
+                ref_cb(&ctx, t->key.ref_table, &a->keys[i++].u);
+            } else if (cmp > 0) {
+                ctx.delta = +1;
+                ref_cb(&ctx, t->key.ref_table, &b->keys[j++].u);
+            } else {
+                i++;
+                j++;
+            }
+        }
+    }
+    return ctx.error;
+}
+
 static long
 total_refs(const struct txn_row *tr)
 {
@@ -414,8 +483,7 @@ index_values_string(const struct ovsdb_row *row,
         unsigned int c = ix->columns[k];
         json_t *j = ovsdb_datum_to_json(&row->fields[c],
                                         &ts->columns[c].type);
-        char *s = json_is_string(j) ? strdup(json_string_value(j))
-                  : json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *s = ovsdb_json_brief(j);
 
         fprintf(f, "%s%s", k ? ", " : "", s ? s : "?");
         free(s);
@@ -579,9 +647,9 @@ check_constraints(struct ovsdb_txn *txn)
         }
         if (table->schema->max_rows != OVSDB_UNLIMITED
             && total > (long) table->schema->max_rows) {
-            e = ovsdb_error("constraint violation", "Transaction causes "
+            e = ovsdb_error("constraint violation", "transaction causes "
                             "\"%s\" table to contain %ld rows, greater than "
-                            "the schema-defined limit of %u row(s).",
+                            "the schema-defined limit of %u row(s)",
                             table->schema->name, total,
                             table->schema->max_rows);
         } else if (table->schema->n_indexes) {
@@ -667,12 +735,7 @@ ovsdb_txn_commit(struct ovsdb_txn *txn, const struct ovsdb_change **changes,
         if (!tr->modified || !tr->table->schema->has_strong_refs) {
             continue;
         }
-        if (tr->old) {
-            count_refs(txn, tr->old, -1);
-        }
-        if (tr->new) {
-            e = count_refs(txn, tr->new, +1);
-        }
+        e = count_ref_changes(txn, tr);
     }
     if (e) {
         return e;

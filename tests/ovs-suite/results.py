@@ -13,7 +13,7 @@ import subprocess
 
 RESULT_RE = re.compile(
     r"^(\d+)\. .*: (ok|skipped|FAILED|expected failure|UNEXPECTED PASS)"
-    r"(?: \(([^():]+):(\d+)\))?\s*$")
+    r"(?: \(([^():]+):(\d+)\))?(?:\s+\([\d.ms ]+\))?\s*$")
 
 # Why a test skips, from the macro or check on its skip line.
 SKIP_REASONS = [
@@ -21,7 +21,8 @@ SKIP_REASONS = [
      r"|CHECK_CT_DPIF_GET_NCONNS",
      "the kmod suite always skips this (no such kernel feature)"),
     (r"CHECK_CONNTRACK_TIMEOUT", "needs conntrack timeout policies"),
-    (r"CHECK_CONNTRACK", "needs conntrack, which hvs-dpd does not have"),
+    (r"CHECK_CONNTRACK|CHECK_FTP_SNAT",
+     "needs conntrack, which hvs-dpd does not have"),
     (r"ADD_SVLAN", "the peer needs an 802.1ad VLAN device: this kernel has "
      "no 8021q module"),
     (r"ADD_C?VLAN", "the peer needs a VLAN device: this kernel has no 8021q "
@@ -68,7 +69,8 @@ def read_listing(path):
 
 
 def read_causes(path):
-    """known-causes.txt: 'TEST NAME :: cause' lines, '#' comments."""
+    """known-causes.txt: 'TEST NAME :: cause' lines, '#' comments.  Only
+    failures use them: a skip's cause is read from its skip line."""
     causes = {}
     if os.path.exists(path):
         with open(path) as f:
@@ -164,7 +166,7 @@ def main():
             kind, cause = "pass", ""
         elif status == "skipped":
             kind = "skip"
-            cause = causes.get(name) or skip_reason(a.src, where)
+            cause = skip_reason(a.src, where)
         elif status in ("FAILED", "UNEXPECTED PASS", "expected failure"):
             kind = "fail"
             detail = failure_detail(a.dir, num, where) if where else status

@@ -101,6 +101,12 @@ class Server:
         self.stderr.close()
         return self.proc.returncode
 
+    def sanitizer_report(self):
+        """Sanitizer or crash output the server printed, or ''."""
+        text = open(os.path.join(self.tmp, "stderr"), errors="replace").read()
+        i = text.find("Sanitizer")
+        return text[max(0, i - 200):i + 3000] if i >= 0 else ""
+
     def restart(self):
         self.kill()
         self.start()

@@ -2,14 +2,12 @@
 against hvs-ovsdb and against Debian's ovsdb-server must print the same
 (after UUIDs are normalised) and exit the same."""
 import json
-import os
 import subprocess
-import threading
 import time
 
 import pytest
 
-from ovsdb_util import Server, have_real_ovs, normalise, UUID_RE
+from ovsdb_util import Server, have_real_ovs, normalise
 
 pytestmark = pytest.mark.skipif(not have_real_ovs(),
                                 reason="Open vSwitch tools not installed")
@@ -96,6 +94,7 @@ def servers(tmp_path):
     yield hvs, real
     hvs.stop()
     real.stop()
+    assert not hvs.sanitizer_report()
 
 
 def _norm_result(r):
@@ -168,10 +167,10 @@ def _monitor_with_change(server):
                           "Open_vSwitch", "Bridge", "name", "stp_enable"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
-    time.sleep(0.5)
+    time.sleep(1.0)
     server.vsctl("set", "Bridge", "br0", "stp_enable=true")
     server.vsctl("add-br", "br9")
-    time.sleep(0.5)
+    time.sleep(1.0)
     p.terminate()
     out, _ = p.communicate(timeout=10)
     return out

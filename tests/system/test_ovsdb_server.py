@@ -4,14 +4,15 @@ schema upgrade and database-configured remotes."""
 import json
 import os
 import random
+import shutil
+import signal
 import socket
 import subprocess
-import sys
 import time
 
 import pytest
 
-from ovsdb_util import HVS_OVSDB, Rpc, Server, UUID_RE
+from ovsdb_util import HVS_OVSDB, Rpc, Server, ovs_env
 
 pytestmark = pytest.mark.skipif(not os.path.exists(HVS_OVSDB),
                                 reason="hvs-ovsdb not built")
@@ -24,6 +25,7 @@ def hvs(tmp_path):
     s = Server(str(tmp_path / "hvs"))
     yield s
     s.stop()
+    assert not s.sanitizer_report()
 
 
 def transact(rpc, *ops):
@@ -196,8 +198,11 @@ def test_malformed_input_gets_errors(hvs):
                    [DB, {"op": "insert", "table": "Port",
                          "row": {"name": "p", "tag": 5000}}],
                    [DB, {"op": "insert", "table": "Bridge",
-                         "row": {"name": "keep"}}],
-                   [DB, {"op": "delete", "table": "Open_vSwitch",
+                         "row": {"name": "keep"}, "uuid-name": "k2"},
+                    {"op": "mutate", "table": "Open_vSwitch", "where": [],
+                     "mutations": [["bridges", "insert",
+                                    ["named-uuid", "k2"]]]}],
+                   [DB, {"op": "delete", "table": "Bridge",
                          "where": []}]):
         r = rpc.call("transact", params)
         res = r["result"]
@@ -438,7 +443,7 @@ def test_monitor_cond_change_and_update2_diffs(hvs):
 
 def test_garbage_collection_and_referential_integrity(hvs):
     rpc = Rpc(hvs.sock)
-    root = init_root(rpc)
+    init_root(rpc)
     # An Interface no Port refers to is collected at commit.
     res = transact(rpc, {"op": "insert", "table": "Interface",
                          "row": {"name": "orphan"}})
@@ -491,7 +496,7 @@ def test_compaction_keeps_data(tmp_path):
                            ["next_cfg", "+=", 1],
                            ["external_ids", "delete", ["set", ["k"]]],
                            ["external_ids", "insert",
-                            ["map", [["k", "x" * 300]]]]]})
+                            ["map", [["k", "x" * 300 + str(i)]]]]]})
     transact(rpc, *add_bridge_op("survivor", root))
     before = os.path.getsize(s.db)
     assert s.appctl("ovsdb-server/compact")[0] == 0
@@ -573,3 +578,39 @@ def test_manager_options_remote(hvs):
     with pytest.raises(OSError):
         s.connect(("127.0.0.1", port))
     s.close()
+
+
+@pytest.mark.skipif(not shutil.which("ovs-vswitchd"),
+                    reason="ovs-vswitchd not installed")
+def test_real_ovs_vswitchd_works_against_hvs_ovsdb(hvs):
+    """Debian's ovs-vswitchd (dummy datapath) takes its configuration from
+    hvs-ovsdb and writes back ofport and cur_cfg, so ovs-vsctl's wait for
+    the switch completes."""
+    assert hvs.vsctl("init")[0] == 0
+    pidfile = os.path.join(hvs.tmp, "vswitchd.pid")
+    subprocess.run(["ovs-vswitchd", hvs.remote, "--enable-dummy=override",
+                    "--disable-system", "--detach", "--pidfile=" + pidfile,
+                    "--unixctl=" + os.path.join(hvs.tmp, "vswitchd.ctl"),
+                    "--log-file=" + os.path.join(hvs.tmp, "vswitchd.log")],
+                   check=True, env=ovs_env(hvs.tmp), timeout=30)
+    try:
+        def vsctl(*args):
+            return subprocess.run(["ovs-vsctl", "--db=" + hvs.remote,
+                                   "--timeout=20"] + list(args),
+                                  capture_output=True, text=True,
+                                  env=ovs_env(hvs.tmp), timeout=60)
+        assert vsctl("add-br", "br0").returncode == 0
+        assert vsctl("add-port", "br0", "p1", "--", "set", "Interface",
+                     "p1", "type=internal").returncode == 0
+        assert vsctl("get", "Interface", "p1", "ofport").stdout.strip() \
+            not in ("", "[]", "-1")
+        assert vsctl("del-br", "br0").returncode == 0
+    finally:
+        pid = int(open(pidfile).read())
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)

@@ -178,3 +178,20 @@ def test_bad_configuration_lands_in_interface_error(topo, switch_factory):
     assert "hvsnosuch9" in s.log()
     # Everything else still works.
     ping(nss["a"], VMS[1][1])
+
+
+def test_port_bound_by_interface_alias(topo, switch_factory):
+    """A VM's NIC carries its OVS port name in its alias (what `hvs vm
+    set-port-name` sets, the seed's Set-VMNetworkAdapterOVSPort); add-port
+    with that name binds the NIC."""
+    s = switch_factory()
+    nss = bridge_with_vms(topo, s, VMS[:1])
+    b = topo.vm(s.ns, "b", VMS[1][1], VMS[1][2])
+    run(["ip", "link", "set", "dev", topo.prefix + "b", "alias", "vm-web-0"],
+        ns=s.ns)
+    s.vsctl("add-port", "br0", "vm-web-0")
+    assert s.vsctl("get", "Interface", "vm-web-0",
+                   "error").stdout.strip() in ("[]", "")
+    assert int(s.vsctl("get", "Interface", "vm-web-0", "ofport").stdout) > 0
+    ping(nss["a"], VMS[1][1])
+    assert b

@@ -24,8 +24,8 @@ LOG_MODULE(test_daemon);
 
 static char tmpdir[] = "/tmp/hvs-test-daemon.XXXXXX";
 
-#define ARGV(...) ((char *[]) { __VA_ARGS__, NULL })
-#define ARGC(...) ((int) (sizeof((char *[]) { __VA_ARGS__ }) / sizeof(char *)))
+#define ARGV(...) ((char *[]){__VA_ARGS__, NULL})
+#define ARGC(...) ((int)(sizeof((char *[]){__VA_ARGS__}) / sizeof(char *)))
 
 /* Extra options of a pretend daemon. */
 struct extra_state {
@@ -65,8 +65,8 @@ parse(struct daemon_opts *o, int argc, char **argv, struct extra_state *x)
 {
     memset(o, 0, sizeof *o);
     o->program = "hvs-test";
-    return daemon_parse_args(o, argc, argv, extra_options, "p:", extra_opt,
-                             x, "Test options:\n  --port=N\n");
+    return daemon_parse_args(o, argc, argv, extra_options, "p:", extra_opt, x,
+                             "Test options:\n  --port=N\n");
 }
 
 /* What a forked child printed and how it ended. */
@@ -130,7 +130,7 @@ test_defaults(void **state)
     struct daemon_opts o;
     struct extra_state x = {0};
 
-    (void) state;
+    (void)state;
     setenv("HVS_RUNDIR", "/tmp/from-env", 1);
     assert_int_equal(parse(&o, 1, ARGV("hvs-test"), &x), 1);
     assert_string_equal(o.rundir, "/tmp/from-env");
@@ -156,14 +156,14 @@ test_common_flags(void **state)
     struct daemon_opts o;
     struct extra_state x = {0};
 
-    (void) state;
+    (void)state;
     /* --pidfile and --log-file defaults follow a later --rundir. */
-    int argc = ARGC("hvs-test", "--pidfile", "--log-file", "--detach",
-                    "--syslog", "--rundir=/tmp/rd", "-p", "77", "--fast",
-                    "pos1", "pos2");
-    char **argv = ARGV("hvs-test", "--pidfile", "--log-file", "--detach",
-                       "--syslog", "--rundir=/tmp/rd", "-p", "77", "--fast",
-                       "pos1", "pos2");
+    int argc =
+        ARGC("hvs-test", "--pidfile", "--log-file", "--detach", "--syslog",
+             "--rundir=/tmp/rd", "-p", "77", "--fast", "pos1", "pos2");
+    char **argv =
+        ARGV("hvs-test", "--pidfile", "--log-file", "--detach", "--syslog",
+             "--rundir=/tmp/rd", "-p", "77", "--fast", "pos1", "pos2");
     int idx = parse(&o, argc, argv, &x);
     assert_int_equal(idx, argc - 2);
     assert_string_equal(argv[idx], "pos1");
@@ -180,7 +180,7 @@ test_common_flags(void **state)
     daemon_finish(&o);
 
     /* Explicit files; the last of repeated flags wins. */
-    x = (struct extra_state) {0};
+    x = (struct extra_state){0};
     argc = ARGC("hvs-test", "--pidfile=/a.pid", "--log-file=/b.log",
                 "--rundir", "/x", "--rundir=/y", "--port=5");
     argv = ARGV("hvs-test", "--pidfile=/a.pid", "--log-file=/b.log",
@@ -200,11 +200,11 @@ test_verbose(void **state)
     struct daemon_opts o;
     struct extra_state x = {0};
 
-    (void) state;
+    (void)state;
     assert_int_equal(log_set_spec("info"), 0);
     int argc = ARGC("hvs-test", "-vtest_daemon:warn");
-    assert_int_equal(parse(&o, argc, ARGV("hvs-test", "-vtest_daemon:warn"),
-                           &x), argc);
+    assert_int_equal(
+        parse(&o, argc, ARGV("hvs-test", "-vtest_daemon:warn"), &x), argc);
     assert_int_equal(log_module_.level, LOG_L_WARN);
     daemon_finish(&o);
 
@@ -214,10 +214,13 @@ test_verbose(void **state)
     assert_int_equal(log_find_module("daemon")->level, LOG_L_DBG);
     daemon_finish(&o);
 
-    argc = ARGC("hvs-test", "--verbose=daemon:err", "--verbose=test_daemon:"
+    argc = ARGC("hvs-test", "--verbose=daemon:err",
+                "--verbose=test_daemon:"
                 "info");
-    assert_int_equal(parse(&o, argc, ARGV("hvs-test", "--verbose=daemon:err",
-                                          "--verbose=test_daemon:info"), &x),
+    assert_int_equal(parse(&o, argc,
+                           ARGV("hvs-test", "--verbose=daemon:err",
+                                "--verbose=test_daemon:info"),
+                           &x),
                      argc);
     assert_int_equal(log_module_.level, LOG_L_INFO);
     assert_int_equal(log_find_module("daemon")->level, LOG_L_ERR);
@@ -240,7 +243,7 @@ child_parse(void *argv_)
     o.program = "hvs-dpd";
     daemon_parse_args(&o, argc, argv, extra_options, "p:", extra_opt, &x,
                       "Test options:\n  --port=N   listen on N\n");
-    _exit(0);                   /* parsed without exiting */
+    _exit(0); /* parsed without exiting */
 }
 
 static void
@@ -261,7 +264,7 @@ expect_parse(char **argv, int code, const char *out, const char *err)
 static void
 test_parse_errors(void **state)
 {
-    (void) state;
+    (void)state;
     expect_parse(ARGV("hvs-dpd", "-vx:y"), 2, "",
                  "hvs-dpd: bad --verbose spec 'x:y': unknown module 'x'\n");
     expect_parse(ARGV("hvs-dpd", "--verbose=info:warn"), 2, "", NULL);
@@ -286,16 +289,16 @@ test_help_version(void **state)
 {
     struct child_result r;
 
-    (void) state;
-    expect_parse(ARGV("hvs-dpd", "--version"), 0, "hvs-dpd (hvs) "
-                 HVS_VERSION "\n", "");
+    (void)state;
+    expect_parse(ARGV("hvs-dpd", "--version"), 0,
+                 "hvs-dpd (hvs) " HVS_VERSION "\n", "");
     expect_parse(ARGV("hvs-dpd", "-V"), 0, "hvs-dpd (hvs) " HVS_VERSION "\n",
                  "");
     run_child(child_parse, ARGV("hvs-dpd", "--help"), &r);
     assert_int_equal(exit_code(&r), 0);
     static const char *const want[] = {
-        "hvs-dpd", "--rundir=DIR", "--log-file", "--pidfile", "--detach",
-        "--verbose", "--syslog", "--help", "--version", "--port=N",
+        "hvs-dpd",   "--rundir=DIR", "--log-file", "--pidfile", "--detach",
+        "--verbose", "--syslog",     "--help",     "--version", "--port=N",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         assert_non_null(strstr(r.out, want[i]));
@@ -369,7 +372,7 @@ test_pidfile_lock(void **state)
     char path[300];
     pid_t holder = 0;
 
-    (void) state;
+    (void)state;
     snprintf(path, sizeof path, "%s/lock.pid", tmpdir);
 
     /* A stale file with junk in it is taken over. */
@@ -402,11 +405,13 @@ test_start_finish(void **state)
     struct daemon_opts o;
     struct extra_state x = {0};
 
-    (void) state;
+    (void)state;
     snprintf(rundir, sizeof rundir, "--rundir=%s/a/b", tmpdir);
     int argc = ARGC("hvs-test", rundir, "--pidfile", "--log-file");
-    assert_int_equal(parse(&o, argc, ARGV("hvs-test", rundir, "--pidfile",
-                                          "--log-file"), &x), argc);
+    assert_int_equal(parse(&o, argc,
+                           ARGV("hvs-test", rundir, "--pidfile", "--log-file"),
+                           &x),
+                     argc);
     assert_int_equal(daemon_start(&o), 0);
 
     struct stat st;
@@ -424,7 +429,7 @@ test_start_finish(void **state)
 
     char *pidfile = strdup(o.pidfile);
     char *logfile = strdup(o.log_file);
-    daemon_ready(&o);           /* not detached: nothing to do */
+    daemon_ready(&o); /* not detached: nothing to do */
     daemon_finish(&o);
     assert_int_equal(access(pidfile, F_OK), -1);
     unlink(logfile);
@@ -447,7 +452,7 @@ child_start(void *arg)
     struct extra_state x = {0};
     char pid_arg[320];
 
-    (void) arg;
+    (void)arg;
     snprintf(pid_arg, sizeof pid_arg, "--pidfile=%s", start_pidfile);
     log_use_stderr(false);
     parse(&o, 3, ARGV("hvs-test", "--rundir=/tmp", pid_arg), &x);
@@ -461,13 +466,15 @@ test_already_running(void **state)
     struct child_result r;
     char want[512];
 
-    (void) state;
+    (void)state;
     snprintf(start_pidfile, sizeof start_pidfile, "%s/run.pid", tmpdir);
     struct holder h = hold_lock(start_pidfile);
     run_child(child_start, NULL, &r);
     assert_int_equal(exit_code(&r), 1);
-    snprintf(want, sizeof want, "hvs-test: pidfile %s is locked by pid %ld: "
-             "already running\n", start_pidfile, (long) h.pid);
+    snprintf(want, sizeof want,
+             "hvs-test: pidfile %s is locked by pid %ld: "
+             "already running\n",
+             start_pidfile, (long)h.pid);
     assert_string_equal(r.err, want);
     release_lock(&h);
 
@@ -490,7 +497,7 @@ child_detach(void *arg)
     char pid_arg[320];
     char c;
 
-    (void) arg;
+    (void)arg;
     close(hold_wfd);
     snprintf(pid_arg, sizeof pid_arg, "--pidfile=%s", start_pidfile);
     log_use_stderr(false);
@@ -518,7 +525,7 @@ test_detach(void **state)
     int hold[2];
     pid_t holder;
 
-    (void) state;
+    (void)state;
     snprintf(start_pidfile, sizeof start_pidfile, "%s/detach.pid", tmpdir);
     assert_int_equal(pipe(hold), 0);
     hold_fd = hold[0];
@@ -536,7 +543,7 @@ test_detach(void **state)
     assert_int_equal(holder, daemon_pid);
     assert_int_equal(getsid(daemon_pid), daemon_pid);
 
-    close(hold[1]);             /* let the daemon finish */
+    close(hold[1]); /* let the daemon finish */
     close(hold[0]);
     for (int i = 0; i < 500 && kill(daemon_pid, 0) == 0; i++) {
         usleep(10000);

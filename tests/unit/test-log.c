@@ -20,7 +20,7 @@
 LOG_MODULE(test_log);
 
 /* A second module to check that specs touch only what they name. */
-static struct log_module other_module = { "test_other", LOG_L_INFO, NULL };
+static struct log_module other_module = {"test_other", LOG_L_INFO, NULL};
 
 static char tmpdir[] = "/tmp/hvs-test-log.XXXXXX";
 static char path[256];
@@ -54,7 +54,7 @@ count_lines(const char *s)
 static int
 setup(void **state)
 {
-    (void) state;
+    (void)state;
     log_use_stderr(false);
     log_register(&other_module);
     snprintf(path, sizeof path, "%s/t.log", tmpdir);
@@ -67,7 +67,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    (void) state;
+    (void)state;
     log_close();
     unlink(path);
     return 0;
@@ -79,7 +79,7 @@ test_line_format(void **state)
     regex_t re;
     regmatch_t m[3];
 
-    (void) state;
+    (void)state;
     LOG_INFO("hello %d", 42);
     LOG_WARN("second\n");
     LOG_ERR("third");
@@ -106,7 +106,7 @@ test_line_format(void **state)
 static void
 test_levels_filter(void **state)
 {
-    (void) state;
+    (void)state;
     LOG_DBG("not shown");
     assert_int_equal(count_lines(slurp(path)), 0);
 
@@ -133,7 +133,7 @@ test_specs(void **state)
 {
     char *msg = NULL;
 
-    (void) state;
+    (void)state;
     /* vlog/set syntax: module:dest:level, any order, ANY wildcard. */
     assert_int_equal(log_set_spec("test_other:file:err"), 0);
     assert_int_equal(other_module.level, LOG_L_ERR);
@@ -175,7 +175,7 @@ test_specs(void **state)
 static void
 test_list(void **state)
 {
-    (void) state;
+    (void)state;
     assert_int_equal(log_set_spec("test_other:err"), 0);
     char *list = log_list();
     assert_non_null(list);
@@ -183,7 +183,7 @@ test_list(void **state)
     char *b = strstr(list, "test_other ");
     assert_non_null(a);
     assert_non_null(b);
-    assert_true(a < b);         /* sorted */
+    assert_true(a < b); /* sorted */
     assert_non_null(strstr(b, " err\n"));
     assert_true(strstr(a, " info\n") < b);
     free(list);
@@ -194,7 +194,7 @@ test_reopen(void **state)
 {
     char rotated[300];
 
-    (void) state;
+    (void)state;
     LOG_INFO("before");
     snprintf(rotated, sizeof rotated, "%s.1", path);
     assert_int_equal(rename(path, rotated), 0);
@@ -229,7 +229,7 @@ test_stderr(void **state)
     int fds[2];
     char buf[512];
 
-    (void) state;
+    (void)state;
     assert_int_equal(pipe(fds), 0);
     dup2(fds[1], STDERR_FILENO);
     log_use_stderr(true);
@@ -253,7 +253,7 @@ test_long_line(void **state)
 {
     char *big = malloc(20000);
 
-    (void) state;
+    (void)state;
     memset(big, 'x', 19999);
     big[19999] = '\0';
     LOG_INFO("%s", big);
@@ -267,10 +267,10 @@ test_long_line(void **state)
 static void
 test_rate_limit(void **state)
 {
-    struct log_rl rl = LOG_RL_INIT(6, 3);   /* one per 10 s, burst 3 */
+    struct log_rl rl = LOG_RL_INIT(6, 3); /* one per 10 s, burst 3 */
     uint64_t t = 1000000;
 
-    (void) state;
+    (void)state;
     assert_true(log_rl_allow_at(&rl, t));
     assert_true(log_rl_allow_at(&rl, t));
     assert_true(log_rl_allow_at(&rl, t));
@@ -295,7 +295,7 @@ test_rate_limit_note(void **state)
     static struct log_rl rl = LOG_RL_INIT(1, 1);
     int i;
 
-    (void) state;
+    (void)state;
     for (i = 0; i < 5; i++) {
         LOG_RL(&rl, LOG_L_WARN, "flood %d", i);
     }
@@ -326,16 +326,14 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_line_format, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_levels_filter, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_levels_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_specs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stderr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rate_limit_note, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit_note, setup, teardown),
     };
 
     if (!mkdtemp(tmpdir)) {

@@ -1,0 +1,404 @@
+/* hvs show: what the datapath holds, as hvs-dpd reports it: datapaths,
+ * their ports with port numbers and counters, flow counts and hit rates.
+ *
+ * This speaks the ovs_datapath and ovs_vport families directly rather
+ * than through lib/dpif.h, because dpif_open() creates or reconfigures the
+ * datapath it opens and "show" must change nothing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+#include <linux/openvswitch.h>
+
+#include "cli.h"
+#include "hvs/dp-ext.h"
+#include "netlink-socket.h"
+
+#define REQ_SIZE 256
+
+struct dp_info {
+    char name[IFNAMSIZ];
+    int ifindex;
+    struct ovs_dp_stats stats;
+    struct ovs_dp_megaflow_stats mstats;
+    bool has_stats, has_mstats;
+};
+
+struct port_info {
+    uint32_t port_no;
+    uint32_t type;              /* enum ovs_vport_type */
+    char name[IFNAMSIZ];
+    struct ovs_vport_stats stats;
+    bool has_stats;
+};
+
+/* A growable array of 'size'-byte records. */
+struct vec {
+    void *items;
+    size_t n, allocated, size;
+};
+
+static void *
+vec_push(struct vec *v)
+{
+    if (v->n == v->allocated) {
+        size_t n = v->allocated ? 2 * v->allocated : 8;
+        void *items = realloc(v->items, n * v->size);
+        if (!items) {
+            return NULL;
+        }
+        v->items = items;
+        v->allocated = n;
+    }
+    void *item = (char *) v->items + v->n++ * v->size;
+    memset(item, 0, v->size);
+    return item;
+}
+
+/* The datapath ifindex in the struct ovs_header of a reply. */
+static int
+reply_ifindex(const struct nlmsghdr *nlh)
+{
+    const struct ovs_header *oh = (const void *)
+        ((const char *) mnl_nlmsg_get_payload(nlh) + GENL_HDRLEN);
+    return oh->dp_ifindex;
+}
+
+static bool
+reply_ok(const struct nlmsghdr *nlh)
+{
+    return mnl_nlmsg_get_payload_len(nlh)
+           >= GENL_HDRLEN + sizeof(struct ovs_header);
+}
+
+static void
+copy_name(char dst[IFNAMSIZ], const struct nlattr *a)
+{
+    size_t len = strnlen(mnl_attr_get_payload(a),
+                         mnl_attr_get_payload_len(a));
+    if (len >= IFNAMSIZ) {
+        len = IFNAMSIZ - 1;
+    }
+    memcpy(dst, mnl_attr_get_payload(a), len);
+    dst[len] = '\0';
+}
+
+static int
+dp_cb(const struct nlmsghdr *nlh, void *aux)
+{
+    const struct nlattr *a;
+    struct dp_info *dp;
+
+    if (!reply_ok(nlh)) {
+        return 0;
+    }
+    if (!(dp = vec_push(aux))) {
+        return -ENOMEM;
+    }
+    dp->ifindex = reply_ifindex(nlh);
+    mnl_attr_for_each(a, nlh, GENL_HDRLEN + sizeof(struct ovs_header)) {
+        size_t len = mnl_attr_get_payload_len(a);
+
+        switch (mnl_attr_get_type(a)) {
+        case OVS_DP_ATTR_NAME:
+            copy_name(dp->name, a);
+            break;
+        case OVS_DP_ATTR_STATS:
+            if (len >= sizeof dp->stats) {
+                memcpy(&dp->stats, mnl_attr_get_payload(a), sizeof dp->stats);
+                dp->has_stats = true;
+            }
+            break;
+        case OVS_DP_ATTR_MEGAFLOW_STATS:
+            if (len >= sizeof dp->mstats) {
+                memcpy(&dp->mstats, mnl_attr_get_payload(a),
+                       sizeof dp->mstats);
+                dp->has_mstats = true;
+            }
+            break;
+        }
+    }
+    return 0;
+}
+
+static int
+port_cb(const struct nlmsghdr *nlh, void *aux)
+{
+    const struct nlattr *a;
+    struct port_info *p;
+
+    if (!reply_ok(nlh)) {
+        return 0;
+    }
+    if (!(p = vec_push(aux))) {
+        return -ENOMEM;
+    }
+    mnl_attr_for_each(a, nlh, GENL_HDRLEN + sizeof(struct ovs_header)) {
+        switch (mnl_attr_get_type(a)) {
+        case OVS_VPORT_ATTR_PORT_NO:
+            p->port_no = mnl_attr_get_u32(a);
+            break;
+        case OVS_VPORT_ATTR_TYPE:
+            p->type = mnl_attr_get_u32(a);
+            break;
+        case OVS_VPORT_ATTR_NAME:
+            copy_name(p->name, a);
+            break;
+        case OVS_VPORT_ATTR_STATS:
+            if (mnl_attr_get_payload_len(a) >= sizeof p->stats) {
+                memcpy(&p->stats, mnl_attr_get_payload(a), sizeof p->stats);
+                p->has_stats = true;
+            }
+            break;
+        }
+    }
+    return 0;
+}
+
+static struct nlmsghdr *
+start_request(void *buf, uint16_t family, uint8_t cmd, int dp_ifindex)
+{
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+    nlh->nlmsg_type = family;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    struct genlmsghdr *g = mnl_nlmsg_put_extra_header(nlh, sizeof *g);
+    g->cmd = cmd;
+    g->version = 1;
+    struct ovs_header *oh = mnl_nlmsg_put_extra_header(nlh, sizeof *oh);
+    oh->dp_ifindex = dp_ifindex;
+    return nlh;
+}
+
+static int
+port_cmp(const void *a_, const void *b_)
+{
+    const struct port_info *a = a_, *b = b_;
+
+    return a->port_no < b->port_no ? -1 : a->port_no > b->port_no;
+}
+
+static const char *
+vport_type_name(uint32_t type)
+{
+    switch (type) {
+    case OVS_VPORT_TYPE_NETDEV:
+        return "netdev";
+    case OVS_VPORT_TYPE_INTERNAL:
+        return "internal";
+    case OVS_VPORT_TYPE_GRE:
+        return "gre";
+    case OVS_VPORT_TYPE_VXLAN:
+        return "vxlan";
+    case OVS_VPORT_TYPE_GENEVE:
+        return "geneve";
+    default:
+        return "unknown";
+    }
+}
+
+/* The OVS port name that "hvs vm set-port-name" gave host interface
+ * 'ifname', into 'buf' ("" if none).  hvs-vswitchd reads the same file. */
+static void
+read_port_name(const char *ifname, char *buf, size_t size)
+{
+    char path[64 + IFNAMSIZ];
+    ssize_t n = -1;
+    int fd;
+
+    buf[0] = '\0';
+    snprintf(path, sizeof path, "/sys/class/net/%s/ifalias", ifname);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, buf, size - 1);
+        close(fd);
+    }
+    if (n > 0) {
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+    }
+}
+
+/* "NN.N%" of 'part' in 'whole', or "-" when there is nothing to divide. */
+static const char *
+percent(char *buf, size_t size, uint64_t part, uint64_t whole)
+{
+    if (!whole) {
+        return "-";
+    }
+    snprintf(buf, size, "%.1f%%", 100.0 * part / whole);
+    return buf;
+}
+
+static void
+print_port(const struct port_info *p)
+{
+    char alias[256];
+
+    read_port_name(p->name, alias, sizeof alias);
+    printf("  port %" PRIu32 ": %s (%s", p->port_no, p->name,
+           vport_type_name(p->type));
+    if (alias[0]) {
+        printf(", port name %s", alias);
+    }
+    printf(")\n");
+    if (p->has_stats) {
+        const struct ovs_vport_stats *s = &p->stats;
+        printf("    rx: packets:%llu bytes:%llu errors:%llu dropped:%llu\n"
+               "    tx: packets:%llu bytes:%llu errors:%llu dropped:%llu\n",
+               (unsigned long long) s->rx_packets,
+               (unsigned long long) s->rx_bytes,
+               (unsigned long long) s->rx_errors,
+               (unsigned long long) s->rx_dropped,
+               (unsigned long long) s->tx_packets,
+               (unsigned long long) s->tx_bytes,
+               (unsigned long long) s->tx_errors,
+               (unsigned long long) s->tx_dropped);
+    }
+}
+
+static void
+print_dp(const struct dp_info *dp)
+{
+    const struct ovs_dp_stats *s = &dp->stats;
+    uint64_t lookups = s->n_hit + s->n_missed;
+    char a[32], b[32];
+
+    printf("datapath %s (ifindex %d)\n", dp->name, dp->ifindex);
+    if (dp->has_stats) {
+        printf("  flows: %llu\n", (unsigned long long) s->n_flows);
+        printf("  lookups: hit:%llu missed:%llu lost:%llu hit-rate:%s\n",
+               (unsigned long long) s->n_hit,
+               (unsigned long long) s->n_missed,
+               (unsigned long long) s->n_lost,
+               percent(a, sizeof a, s->n_hit, lookups));
+    }
+    if (dp->has_mstats) {
+        const struct ovs_dp_megaflow_stats *m = &dp->mstats;
+
+        if (lookups) {
+            snprintf(b, sizeof b, "%.2f", (double) m->n_mask_hit / lookups);
+        }
+        printf("  masks: total:%u hit/pkt:%s cache-hit:%llu "
+               "cache-hit-rate:%s\n", m->n_masks, lookups ? b : "-",
+               (unsigned long long) m->n_cache_hit,
+               percent(a, sizeof a, m->n_cache_hit, lookups));
+    }
+}
+
+/* Dumps the ports of 'dp' and prints them.  Returns 0 or -errno. */
+static int
+show_ports(struct nl_sock *sock, uint16_t vport_family,
+           const struct dp_info *dp)
+{
+    struct vec ports = { .size = sizeof(struct port_info) };
+    uint8_t buf[REQ_SIZE];
+    struct nlmsghdr *nlh = start_request(buf, vport_family,
+                                         OVS_VPORT_CMD_GET, dp->ifindex);
+    int err = nl_sock_transact(sock, nlh, port_cb, &ports);
+
+    if (!err) {
+        qsort(ports.items, ports.n, ports.size, port_cmp);
+        for (size_t i = 0; i < ports.n; i++) {
+            print_port((const struct port_info *) ports.items + i);
+        }
+    }
+    free(ports.items);
+    return err;
+}
+
+static int
+lookup_family(struct nl_sock *sock, const char *name, uint16_t *id)
+{
+    int ret = nl_lookup_family(sock, name, NULL, NULL);
+
+    if (ret >= 0) {
+        *id = ret;
+    }
+    return ret < 0 ? ret : 0;
+}
+
+static int
+show(const char *sock_path, const char *only)
+{
+    struct vec dps = { .size = sizeof(struct dp_info) };
+    uint16_t dp_family, vport_family;
+    struct nl_sock *sock;
+    uint8_t buf[REQ_SIZE];
+    int err, status = CLI_EXIT_FAIL;
+    bool found = false, failed = false;
+
+    err = nl_sock_open(sock_path, &sock);
+    if (err) {
+        cli_error("cannot show datapaths: cannot connect to hvs-dpd at %s: "
+                  "%s%s", sock_path, strerror(-err),
+                  err == -ENOENT || err == -ECONNREFUSED
+                  ? " (is it running? try 'hvs start')" : "");
+        return CLI_EXIT_FAIL;
+    }
+    err = lookup_family(sock, OVS_DATAPATH_FAMILY, &dp_family);
+    if (!err) {
+        err = lookup_family(sock, OVS_VPORT_FAMILY, &vport_family);
+    }
+    if (err) {
+        cli_error("cannot show datapaths: %s does not offer the datapath "
+                  "families: %s", sock_path, strerror(-err));
+        goto out;
+    }
+    err = nl_sock_transact(sock, start_request(buf, dp_family,
+                                               OVS_DP_CMD_GET, 0),
+                           dp_cb, &dps);
+    if (err) {
+        cli_error("cannot show datapaths: dump failed: %s", strerror(-err));
+        goto out;
+    }
+    for (size_t i = 0; i < dps.n; i++) {
+        const struct dp_info *dp = (const struct dp_info *) dps.items + i;
+
+        if (only && strcmp(dp->name, only)) {
+            continue;
+        }
+        found = true;
+        print_dp(dp);
+        err = show_ports(sock, vport_family, dp);
+        /* The datapath may vanish between the two dumps; say so and go
+         * on with the others. */
+        if (err) {
+            cli_error("cannot show ports of datapath %s: %s", dp->name,
+                      strerror(-err));
+            failed = true;
+        }
+    }
+    if (only && !found) {
+        cli_error("cannot show datapath %s: no such datapath", only);
+        goto out;
+    } else if (!found) {
+        printf("no datapaths\n");
+    }
+    status = failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+out:
+    free(dps.items);
+    nl_sock_close(sock);
+    return status;
+}
+
+int
+show_main(const struct cli_opts *opts, int argc, char *argv[])
+{
+    if (argc > 1) {
+        return cli_usage_error("show: expected at most one DATAPATH, got "
+                               "%d arguments", argc);
+    }
+    char *path = cli_path(opts->rundir, HVS_DATAPATH_SOCK);
+    int status = show(path, argc ? argv[0] : NULL);
+    free(path);
+    return status;
+}
