@@ -261,9 +261,9 @@ port_reply_cb(const struct nlmsghdr *nlh, void *aux)
     return parse_port(nlh, aux);
 }
 
-int
-dpif_port_add(struct dpif *d, const char *name, enum ovs_vport_type type,
-              uint32_t *port_no)
+static int
+port_add(struct dpif *d, const char *name, enum ovs_vport_type type,
+         int dst_port, uint32_t *port_no)
 {
     struct nlmsghdr *nlh = start(d, d->vport_family, NLM_F_ECHO,
                                  OVS_VPORT_CMD_NEW);
@@ -272,6 +272,13 @@ dpif_port_add(struct dpif *d, const char *name, enum ovs_vport_type type,
 
     mnl_attr_put_strz(nlh, OVS_VPORT_ATTR_NAME, name);
     mnl_attr_put_u32(nlh, OVS_VPORT_ATTR_TYPE, type);
+    if (dst_port >= 0) {
+        struct nlattr *o = mnl_attr_nest_start(nlh, OVS_VPORT_ATTR_OPTIONS);
+        if (dst_port > 0) {
+            mnl_attr_put_u16(nlh, OVS_TUNNEL_ATTR_DST_PORT, dst_port);
+        }
+        mnl_attr_nest_end(nlh, o);
+    }
     mnl_attr_put(nlh, OVS_VPORT_ATTR_UPCALL_PID, sizeof zero, &zero);
     if (*port_no != UINT32_MAX) {
         mnl_attr_put_u32(nlh, OVS_VPORT_ATTR_PORT_NO, *port_no);
@@ -281,6 +288,21 @@ dpif_port_add(struct dpif *d, const char *name, enum ovs_vport_type type,
         *port_no = p.port_no;
     }
     return err;
+}
+
+int
+dpif_port_add(struct dpif *d, const char *name, enum ovs_vport_type type,
+              uint32_t *port_no)
+{
+    return port_add(d, name, type, -1, port_no);
+}
+
+int
+dpif_tunnel_port_add(struct dpif *d, const char *name,
+                     enum ovs_vport_type type, uint16_t dst_port,
+                     uint32_t *port_no)
+{
+    return port_add(d, name, type, dst_port, port_no);
 }
 
 int

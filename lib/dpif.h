@@ -70,6 +70,11 @@ int dpif_destroy(struct dpif *);
 
 int dpif_port_add(struct dpif *, const char *name, enum ovs_vport_type,
                   uint32_t *port_no);
+/* A tunnel vport (OVS_VPORT_TYPE_VXLAN, _GENEVE, _GRE) whose options
+ * carry the UDP destination port 'dst_port' (0: none, e.g. GRE). */
+int dpif_tunnel_port_add(struct dpif *, const char *name,
+                         enum ovs_vport_type, uint16_t dst_port,
+                         uint32_t *port_no);
 int dpif_port_del(struct dpif *, uint32_t port_no);
 int dpif_port_get(struct dpif *, const char *name, struct dpif_port *);
 typedef int dpif_port_cb(const struct dpif_port *, void *aux);

@@ -9,6 +9,7 @@
 
 #include "dpif.h"
 #include "mac-learning.h"
+#include "odp-format.h"
 #include "ofproto.h"
 #include "unixctl.h"
 #include "upcall.h"
@@ -171,6 +172,99 @@ cmd_dpctl_show(struct unixctl_conn *conn, int argc, const char *argv[],
     free(ds.s);
 }
 
+/* dpctl/dump-flows [-m] [--names|--no-names] [DP]: every datapath flow in
+ * the text ovs-dpctl prints for a kernel datapath (see odp-format.h). */
+struct dump_flows_ctx {
+    struct ds *ds;
+    struct odp_format_opts opts;
+    uint64_t now;
+    struct dpif_port *ports;
+    size_t n_ports;
+};
+
+static int
+dump_flows_port(const struct dpif_port *p, void *aux)
+{
+    struct dump_flows_ctx *c = aux;
+    struct dpif_port *v = realloc(c->ports, (c->n_ports + 1) * sizeof *v);
+    if (!v) {
+        return -1;
+    }
+    v[c->n_ports++] = *p;
+    c->ports = v;
+    return 0;
+}
+
+static const char *
+dump_flows_port_name(uint32_t port_no, void *aux)
+{
+    const struct dump_flows_ctx *c = aux;
+    for (size_t i = 0; i < c->n_ports; i++) {
+        if (c->ports[i].port_no == port_no) {
+            return c->ports[i].name;
+        }
+    }
+    return NULL;
+}
+
+static int
+dump_flows_flow(const struct dpif_flow *f, void *aux)
+{
+    struct dump_flows_ctx *c = aux;
+    struct odp_buf b = { 0 };
+    odp_format_flow(&b, f, c->now, &c->opts);
+    ds_put(c->ds, "%s\n", odp_buf_cstr(&b));
+    odp_buf_free(&b);
+    return 0;
+}
+
+static void
+cmd_dpctl_dump_flows(struct unixctl_conn *conn, int argc, const char *argv[],
+                     void *aux)
+{
+    struct dump_flows_ctx c = { 0 };
+    struct ds ds = { 0 };
+    int names = -1;
+    (void) aux;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-m") || !strcmp(a, "--more")) {
+            c.opts.verbose = true;
+        } else if (!strcmp(a, "--names")) {
+            names = 1;
+        } else if (!strcmp(a, "--no-names")) {
+            names = 0;
+        } else if (a[0] == '-' || strchr(a, '=')) {
+            unixctl_reply_error(conn, "dpctl/dump-flows: option or filter "
+                                "not supported");
+            return;
+        } else if (strcmp(a, dpif_name(dpif))
+                   && (strncmp(a, "system@", 7)
+                       || strcmp(a + 7, dpif_name(dpif)))) {
+            unixctl_reply_error(conn, "dpctl/dump-flows: no such datapath");
+            return;
+        }
+    }
+    /* Port names by default only with -m, as in Open vSwitch. */
+    if (names < 0 ? c.opts.verbose : names) {
+        dpif_port_dump(dpif, dump_flows_port, &c);
+        c.opts.port_name = dump_flows_port_name;
+        c.opts.aux = &c;
+    }
+    c.ds = &ds;
+    c.now = odp_now_msec();
+    int err = dpif_flow_dump(dpif, dump_flows_flow, &c);
+    free(c.ports);
+    if (err) {
+        unixctl_reply_error(conn, "dpctl/dump-flows: Failed to dump flows "
+                            "from datapath");
+    } else {
+        unixctl_reply(conn, ds_str(&ds));
+    }
+    free(ds.s);
+}
+
 static void
 cmd_upcall_show(struct unixctl_conn *conn, int argc, const char *argv[],
                 void *aux)
@@ -260,6 +354,9 @@ appctl_register(struct dpif *d)
                              NULL);
     unixctl_command_register("dpctl/show", "[dp]", 0, 1, cmd_dpctl_show,
                              NULL);
+    unixctl_command_register("dpctl/dump-flows",
+                             "[-m] [--names | --no-names] [dp]", 0, 4,
+                             cmd_dpctl_dump_flows, NULL);
     unixctl_command_register("upcall/show", "", 0, 0, cmd_upcall_show, NULL);
     unixctl_command_register("coverage/show", "", 0, 0, cmd_coverage_show,
                              NULL);

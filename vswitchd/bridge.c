@@ -1,7 +1,9 @@
 /* Bridges from the database (see bridge.h). */
 #include "bridge.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <jansson.h>
 #include <net/if.h>
@@ -39,7 +41,9 @@ struct want_iface {
     enum ovs_vport_type type;
     int64_t ofport_request;
     uint32_t odp_port;                  /* UINT32_MAX: not in datapath */
+    uint32_t ofp_port;                  /* OpenFlow number, 0: none */
     int ifindex;
+    struct ofport_tunnel tnl;
     char error[160];
 };
 
@@ -111,6 +115,83 @@ host_if_info(const char *name, char mac[18], bool *admin_up, bool *link_up)
     close(fd);
 }
 
+/* ---- tunnels --------------------------------------------------------------- */
+
+static int
+tunnel_type(const char *type)
+{
+    return !strcmp(type, "vxlan") ? OVS_VPORT_TYPE_VXLAN
+         : !strcmp(type, "geneve") ? OVS_VPORT_TYPE_GENEVE
+         : !strcmp(type, "gre") ? OVS_VPORT_TYPE_GRE : 0;
+}
+
+static bool
+parse_ip(const char *s, uint32_t *ip)
+{
+    struct in_addr a;
+    if (!s || inet_pton(AF_INET, s, &a) != 1) {
+        return false;
+    }
+    *ip = a.s_addr;
+    return true;
+}
+
+/* Interface options of a tunnel, as ovs-vswitchd.conf.db(5) documents
+ * them: remote_ip (required; "flow" allowed), local_ip, key (number or
+ * "flow"), dst_port, tos, ttl, df_default, csum. */
+static void
+parse_tunnel(struct want_iface *x, const struct ovsdb_idl_row *iface,
+             const char *type)
+{
+    struct ofport_tunnel *t = &x->tnl;
+    const char *remote = ovsdb_idl_get_map(iface, "options", "remote_ip");
+    const char *local = ovsdb_idl_get_map(iface, "options", "local_ip");
+    const char *key = ovsdb_idl_get_map(iface, "options", "key");
+    const char *port = ovsdb_idl_get_map(iface, "options", "dst_port");
+    const char *tos = ovsdb_idl_get_map(iface, "options", "tos");
+    const char *ttl = ovsdb_idl_get_map(iface, "options", "ttl");
+    const char *df = ovsdb_idl_get_map(iface, "options", "df_default");
+    const char *csum = ovsdb_idl_get_map(iface, "options", "csum");
+
+    t->type = tunnel_type(type);
+    x->type = t->type;
+    t->dst_port = t->type == OVS_VPORT_TYPE_VXLAN ? 4789
+                : t->type == OVS_VPORT_TYPE_GENEVE ? 6081 : 0;
+    if (port && t->type != OVS_VPORT_TYPE_GRE) {
+        t->dst_port = strtoul(port, NULL, 10);
+    }
+    if (remote && !strcmp(remote, "flow")) {
+        t->remote_flow = true;
+    } else if (!parse_ip(remote, &t->remote_ip)) {
+        snprintf(x->error, sizeof x->error, "%s: %s type requires valid "
+                 "'remote_ip' argument", x->name, type);
+        x->type = 0;
+        return;
+    }
+    if (local && !parse_ip(local, &t->local_ip)) {
+        snprintf(x->error, sizeof x->error, "%s: bad 'local_ip' argument "
+                 "'%s'", x->name, local);
+        x->type = 0;
+        return;
+    }
+    if (key && !strcmp(key, "flow")) {
+        t->key_flow = true;
+    } else if (key) {
+        t->key = htobe64(strtoull(key, NULL, 0));
+    }
+    t->tos = tos ? strtoul(tos, NULL, 0) : 0;
+    t->ttl = ttl ? strtoul(ttl, NULL, 0) : 64;
+    t->df = !df || strcmp(df, "false");
+    t->csum = csum && !strcmp(csum, "true");
+    if (t->type == OVS_VPORT_TYPE_GRE) {
+        snprintf(x->host, sizeof x->host, "gre_sys");
+    } else {
+        snprintf(x->host, sizeof x->host, "%s_sys_%u",
+                 t->type == OVS_VPORT_TYPE_VXLAN ? "vxlan" : "genev",
+                 t->dst_port);
+    }
+}
+
 /* ---- reading the database -------------------------------------------------- */
 
 static const struct ovsdb_idl_row *
@@ -162,8 +243,10 @@ collect(struct want_iface *w, size_t max)
                 const char *type = ovsdb_idl_get_string(iface, "type");
                 x->type = type && !strcmp(type, "internal")
                     ? OVS_VPORT_TYPE_INTERNAL : OVS_VPORT_TYPE_NETDEV;
-                if (type && *type && strcmp(type, "internal")
-                    && strcmp(type, "system")) {
+                if (type && tunnel_type(type)) {
+                    parse_tunnel(x, iface, type);
+                } else if (type && *type && strcmp(type, "internal")
+                           && strcmp(type, "system")) {
                     snprintf(x->error, sizeof x->error,
                              "could not open network device %s (Address "
                              "family not supported by protocol)", name);
@@ -223,6 +306,9 @@ sync_ports(struct want_iface *w, size_t n)
      * interface whose alias carries that name. */
     for (size_t i = 0; i < n; i++) {
         struct want_iface *x = &w[i];
+        if (x->tnl.type) {
+            continue;           /* the shared vport, named by parse_tunnel */
+        }
         snprintf(x->host, sizeof x->host, "%s", x->name);
         if (x->type == OVS_VPORT_TYPE_NETDEV && !dp_port_named(dp, x->name)
             && !host_if_exists(x->name)) {
@@ -255,8 +341,11 @@ sync_ports(struct want_iface *w, size_t n)
             continue;
         }
         uint32_t port_no = x->ofport_request > 0 && x->ofport_request < 65280
-            ? (uint32_t) x->ofport_request : UINT32_MAX;
-        err = dpif_port_add(dpif, x->host, x->type, &port_no);
+            && !x->tnl.type ? (uint32_t) x->ofport_request : UINT32_MAX;
+        err = x->tnl.type
+            ? dpif_tunnel_port_add(dpif, x->host, x->type, x->tnl.dst_port,
+                                   &port_no)
+            : dpif_port_add(dpif, x->host, x->type, &port_no);
         if (err == -EBUSY && port_no != UINT32_MAX) {
             snprintf(x->error, sizeof x->error,
                      "ofport_request %u is in use", port_no);
@@ -274,6 +363,9 @@ sync_ports(struct want_iface *w, size_t n)
         struct dpif_port p;
         if (!dpif_port_get(dpif, x->host, &p)) {
             x->ifindex = p.ifindex;
+            if (dp->n < MAX_IFACES) {
+                dp->p[dp->n++] = p;     /* shared by later tunnels */
+            }
         }
         LOG_INFO("bridge %s: added interface %s on port %u",
                  ovsdb_idl_get_string(x->br, "name"), x->name, port_no);
@@ -339,6 +431,39 @@ free_cfg(struct xlate_cfg *cfg, bool keep_macs)
     free(cfg);
 }
 
+static bool
+ofport_used(const struct ofproto *br, uint32_t ofp)
+{
+    for (unsigned i = 0; i < br->n_ports; i++) {
+        if (br->ports[i]->ofp_port == ofp) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* OpenFlow port numbers are the bridge's own: the one the Interface had
+ * (kept across restarts), else its ofport_request, else the lowest free. */
+static uint32_t
+pick_ofport(const struct ofproto *br, const struct want_iface *x)
+{
+    int64_t cur;
+    if (ovsdb_idl_get_integer(x->iface, "ofport", &cur) && cur > 0
+        && cur < 65280 && !ofport_used(br, cur)
+        && (x->ofport_request <= 0 || cur == x->ofport_request)) {
+        return cur;
+    }
+    if (x->ofport_request > 0 && x->ofport_request < 65280
+        && !ofport_used(br, x->ofport_request)) {
+        return x->ofport_request;
+    }
+    uint32_t ofp = 1;
+    while (ofport_used(br, ofp)) {
+        ofp++;
+    }
+    return ofp;
+}
+
 static struct xlate_cfg *
 build_cfg(struct want_iface *w, size_t n, struct xlate_cfg *old)
 {
@@ -397,7 +522,9 @@ build_cfg(struct want_iface *w, size_t n, struct xlate_cfg *old)
             snprintf(p->name, sizeof p->name, "%s", w[j].name);
             p->odp_port = w[j].odp_port;
             p->ofp_port = !strcmp(w[j].name, name) ? OFPP_LOCAL_NO
-                                                  : w[j].odp_port;
+                                                  : pick_ofport(br, &w[j]);
+            w[j].ofp_port = p->ofp_port;
+            p->tnl = w[j].tnl;
             p->bridge = br;
             parse_vlans(p, w[j].port);
             br->ports[br->n_ports++] = p;
@@ -431,9 +558,9 @@ write_status(struct want_iface *w, size_t n)
         const char *uuid = ovsdb_idl_row_uuid(x->iface);
         bool is_local = !strcmp(x->name,
                                 ovsdb_idl_get_string(x->br, "name"));
-        int64_t ofport = x->odp_port == UINT32_MAX ? -1
+        int64_t ofport = x->odp_port == UINT32_MAX || !x->ofp_port ? -1
                        : is_local ? (int64_t) OFPP_LOCAL_NO
-                       : (int64_t) x->odp_port;
+                       : (int64_t) x->ofp_port;
         char mac[18];
         bool admin, link;
 
@@ -443,7 +570,7 @@ write_status(struct want_iface *w, size_t n)
         ovsdb_idl_txn_set(txn, "Interface", uuid, "error",
                           x->error[0] ? json_string(x->error)
                                       : ovsdb_idl_set_new());
-        if (x->odp_port != UINT32_MAX) {
+        if (x->odp_port != UINT32_MAX && !x->tnl.type) {
             ovsdb_idl_txn_set(txn, "Interface", uuid, "ifindex",
                               json_integer(x->ifindex));
             ovsdb_idl_txn_set(txn, "Interface", uuid, "mac_in_use",

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "flow.h"
+
 pthread_rwlock_t xlate_lock = PTHREAD_RWLOCK_INITIALIZER;
 struct xlate_cfg *xlate_cfg;
 
@@ -38,4 +40,34 @@ ofport_trunks_vlan(const struct ofport *p, int vlan)
         return false;
     }
     return !p->trunks || (p->trunks[vlan / 8] & (1u << (vlan % 8)));
+}
+
+struct ofport *
+ofproto_port_for_key(const struct xlate_cfg *cfg, const struct flow_key *key,
+                     struct flow_key *mask)
+{
+    for (unsigned i = 0; cfg && i < cfg->n_bridges; i++) {
+        const struct ofproto *br = cfg->bridges[i];
+        for (unsigned j = 0; j < br->n_ports; j++) {
+            struct ofport *p = br->ports[j];
+            if (p->odp_port != key->in_port) {
+                continue;
+            }
+            if (!p->tnl.type) {
+                return p;
+            }
+            const struct flow_tnl *t = &key->tunnel;
+            mask->tunnel.tun_id = UINT64_MAX;
+            mask->tunnel.ipv4_src = UINT32_MAX;
+            if (p->tnl.local_ip) {
+                mask->tunnel.ipv4_dst = UINT32_MAX;
+            }
+            if ((p->tnl.key_flow || t->tun_id == p->tnl.key)
+                && (p->tnl.remote_flow || t->ipv4_src == p->tnl.remote_ip)
+                && (!p->tnl.local_ip || t->ipv4_dst == p->tnl.local_ip)) {
+                return p;
+            }
+        }
+    }
+    return NULL;
 }

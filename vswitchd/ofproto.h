@@ -21,6 +21,20 @@ enum port_vlan_mode {
     PORT_VLAN_NATIVE_UNTAGGED,  /* trunk; native 'tag' sent untagged */
 };
 
+/* A tunnel Interface (type vxlan/geneve/gre).  Several share one datapath
+ * vport (vxlan_sys_4789, ...); received packets are told apart by their
+ * tunnel metadata. */
+struct ofport_tunnel {
+    int type;                   /* OVS_VPORT_TYPE_*, 0: not a tunnel */
+    uint32_t remote_ip;         /* be32; 0 with remote_flow */
+    uint32_t local_ip;          /* be32; 0: any */
+    uint64_t key;               /* be64 VNI / key */
+    bool remote_flow, key_flow;
+    uint8_t tos, ttl;
+    bool df, csum;
+    uint16_t dst_port;
+};
+
 struct ofport {
     char name[IFNAMSIZ];
     uint32_t ofp_port;          /* OpenFlow number (Interface.ofport) */
@@ -28,6 +42,7 @@ struct ofport {
     enum port_vlan_mode vlan_mode;
     int tag;                    /* access or native VLAN, or VLAN_NONE */
     uint8_t *trunks;            /* 4096-bit set, NULL = every VLAN */
+    struct ofport_tunnel tnl;
     struct ofproto *bridge;
 };
 
@@ -54,6 +69,13 @@ extern struct xlate_cfg *xlate_cfg;
 
 /* The port with datapath number 'odp_port', or NULL. */
 struct ofport *ofproto_port_by_odp(const struct xlate_cfg *, uint32_t odp);
+struct flow_key;
+/* The port a packet with 'key' came in on: by in_port, and for tunnel
+ * vports by the tunnel metadata too (whose fields it then adds to
+ * 'mask'). */
+struct ofport *ofproto_port_for_key(const struct xlate_cfg *,
+                                    const struct flow_key *key,
+                                    struct flow_key *mask);
 struct ofproto *ofproto_find(const struct xlate_cfg *, const char *name);
 bool ofport_trunks_vlan(const struct ofport *, int vlan);
 

@@ -40,6 +40,37 @@ put_attr(struct ctx *c, uint16_t type, const void *data, size_t len)
     o->actions_len += need;
 }
 
+/* set(tunnel(...)) for output to a tunnel port. */
+static void
+put_tunnel(struct ctx *c, const struct ofport_tunnel *t)
+{
+    uint8_t buf[256] __attribute__((aligned(4)));
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+    struct nlattr *tun = mnl_attr_nest_start(nlh, OVS_KEY_ATTR_TUNNEL);
+
+    mnl_attr_put_u64(nlh, OVS_TUNNEL_KEY_ATTR_ID, t->key);
+    if (t->local_ip) {
+        mnl_attr_put_u32(nlh, OVS_TUNNEL_KEY_ATTR_IPV4_SRC, t->local_ip);
+    }
+    mnl_attr_put_u32(nlh, OVS_TUNNEL_KEY_ATTR_IPV4_DST, t->remote_ip);
+    if (t->tos) {
+        mnl_attr_put_u8(nlh, OVS_TUNNEL_KEY_ATTR_TOS, t->tos);
+    }
+    mnl_attr_put_u8(nlh, OVS_TUNNEL_KEY_ATTR_TTL, t->ttl ? t->ttl : 64);
+    if (t->df) {
+        mnl_attr_put(nlh, OVS_TUNNEL_KEY_ATTR_DONT_FRAGMENT, 0, NULL);
+    }
+    if (t->csum) {
+        mnl_attr_put(nlh, OVS_TUNNEL_KEY_ATTR_CSUM, 0, NULL);
+    }
+    if (t->dst_port) {
+        mnl_attr_put_u16(nlh, OVS_TUNNEL_KEY_ATTR_TP_DST, htons(t->dst_port));
+    }
+    mnl_attr_nest_end(nlh, tun);
+    tun->nla_type = OVS_KEY_ATTR_TUNNEL;    /* as OVS sends it */
+    put_attr(c, OVS_ACTION_ATTR_SET, tun, tun->nla_len);
+}
+
 /* Outputs to 'port', first making the packet's tag what 'port' wants for
  * VLAN 'vlan'. */
 static void
@@ -62,6 +93,9 @@ output_vlan(struct ctx *c, const struct ofport *port, int vlan)
             put_attr(c, OVS_ACTION_ATTR_PUSH_VLAN, &pv, sizeof pv);
         }
         c->cur_vlan = want;
+    }
+    if (port->tnl.type) {
+        put_tunnel(c, &port->tnl);
     }
     uint32_t odp = port->odp_port;
     put_attr(c, OVS_ACTION_ATTR_OUTPUT, &odp, sizeof odp);
@@ -170,7 +204,7 @@ xlate(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
     if (key->vlan_tci & htons(0x1000)) {
         c.cur_vlan = ntohs(key->vlan_tci) & VID_MASK;
     }
-    const struct ofport *in = ofproto_port_by_odp(cfg, key->in_port);
+    const struct ofport *in = ofproto_port_for_key(cfg, key, &out->mask);
     if (!in || key->recirc_id) {
         return;                 /* not ours: drop */
     }
