@@ -200,6 +200,11 @@ xlate(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
     /* The type is always matched: it decides which headers the datapath
      * parses, and so what the rest of the mask may name. */
     out->mask.eth_type = 0xffff;
+    /* As Open vSwitch does, IP flows always match the fragment type, so
+     * that fragments never share a flow with whole packets. */
+    if (key->eth_type == htons(0x0800) || key->eth_type == htons(0x86dd)) {
+        out->mask.ip_frag = 0xff;
+    }
 
     if (key->vlan_tci & htons(0x1000)) {
         c.cur_vlan = ntohs(key->vlan_tci) & VID_MASK;

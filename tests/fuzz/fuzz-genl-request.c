@@ -87,7 +87,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     memcpy(in_buf, data, size);
     size_t ofs = 0;
-    while (size - ofs >= NLMSG_HDRLEN) {
+    while (ofs + NLMSG_HDRLEN <= size) {
         const struct nlmsghdr *nlh = (const void *) (in_buf + ofs);
         if (nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_len > size - ofs) {
             break;

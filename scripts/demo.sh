@@ -1,0 +1,112 @@
+#!/bin/bash
+# `make demo`: the seed's demo on one Linux host.  Two "hypervisors"
+# (network namespaces) joined by an underlay link, one "VM" on each; each
+# hypervisor runs hvs-dpd, an OVSDB server and hvs-vswitchd, configured with
+# the commands an operator types; the VMs ping across a VXLAN tunnel whose
+# endpoint (VTEP) address lives on the internal port of bridge br-phy, as
+# in Open vSwitch for Hyper-V.  Everything is removed at the end.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${HVS_BUILD:-$ROOT/build}
+P=hvd$$
+R=/tmp/$P
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+say() { printf '   %s\n' "$*"; }
+
+cleanup() {
+    for i in 1 2; do
+        for d in hvs-vswitchd ovsdb-server hvs-ovsdb hvs-dpd; do
+            [ -f $R/hv$i/$d.pid ] && kill $(cat $R/hv$i/$d.pid) 2>/dev/null
+        done
+    done
+    sleep 1
+    for n in hv1 hv2 vm1 vm2; do ip netns del $P$n 2>/dev/null; done
+    rm -rf $R
+}
+trap cleanup EXIT INT TERM
+
+[ "$(id -u)" = 0 ] || { echo "make demo: run as root (network namespaces)"; exit 1; }
+step "Installing what the demo needs and building hvs"
+"$ROOT/scripts/deps.sh" >/dev/null || exit 1
+[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null || exit 1
+ninja -C "$BUILD" >/dev/null || { echo "build failed"; exit 1; }
+say "built in $BUILD"
+
+step "Two hypervisors hv1/hv2 on an underlay (10.99.0.0/24), one VM on each (10.77.0.0/24)"
+mkdir -p $R/hv1 $R/hv2
+for n in hv1 hv2 vm1 vm2; do ip netns add $P$n; ip -n $P$n link set lo up; done
+ip link add u1 netns ${P}hv1 type veth peer name u2 netns ${P}hv2
+for i in 1 2; do
+    ip -n ${P}hv$i link set u$i up
+    # The VM's NIC: its host side gets a hypervisor-ish name.
+    ip link add vif$i netns ${P}hv$i type veth peer name eth0 netns ${P}vm$i
+    ip -n ${P}vm$i addr add 10.77.0.$i/24 dev eth0
+    ip -n ${P}vm$i link set eth0 address 02:77:00:00:00:0$i
+    ip -n ${P}vm$i link set eth0 up
+    ip -n ${P}hv$i link set vif$i up
+done
+say "hv1: uplink u1, VM NIC vif1 -> vm1 10.77.0.1"
+say "hv2: uplink u2, VM NIC vif2 -> vm2 10.77.0.2"
+
+OVSDB=$BUILD/ovsdb/hvs-ovsdb
+for i in 1 2; do
+    j=$((3 - i))
+    H="ip netns exec ${P}hv$i"
+    VSCTL="$H ovs-vsctl --db=unix:$R/hv$i/db.sock --timeout=20"
+    step "hv$i: starting hvs-dpd, the database and hvs-vswitchd"
+    $H $BUILD/datapath/hvs-dpd --rundir=$R/hv$i --log-file --pidfile --detach || exit 1
+    if [ -x $OVSDB ]; then
+        $H $OVSDB $R/hv$i/conf.db --rundir=$R/hv$i --log-file --pidfile --detach || exit 1
+    else
+        ovsdb-tool create $R/hv$i/conf.db /usr/share/openvswitch/vswitch.ovsschema
+        $H ovsdb-server $R/hv$i/conf.db --remote=punix:$R/hv$i/db.sock --no-chdir \
+            --pidfile=$R/hv$i/ovsdb-server.pid --unixctl=$R/hv$i/ovsdb.ctl \
+            --log-file=$R/hv$i/ovsdb-server.log --detach || exit 1
+    fi
+    $VSCTL --no-wait init
+    $H $BUILD/vswitchd/hvs-vswitchd --rundir=$R/hv$i --log-file --pidfile --detach || exit 1
+    say "running; logs and sockets in $R/hv$i"
+
+    step "hv$i: what an operator types"
+    cmds=(
+      "hvs vm set-port-name vif$i vm$i"
+      "ovs-vsctl add-br br-phy -- add-port br-phy u$i"
+      "ip addr add 10.99.0.$i/24 dev br-phy && ip link set br-phy up"
+      "ovs-vsctl add-br br-int -- add-port br-int vm$i"
+      "ovs-vsctl add-port br-int vx0 -- set interface vx0 type=vxlan options:remote_ip=10.99.0.$j options:key=42"
+    )
+    for c in "${cmds[@]}"; do
+        say "\$ $c"
+        c=${c//ovs-vsctl/ovs-vsctl --db=unix:$R/hv$i/db.sock --timeout=20}
+        c=${c//hvs vm/$BUILD/cli/hvs --rundir=$R/hv$i vm}
+        $H bash -c "$c" || { echo "failed: $c"; exit 1; }
+    done
+done
+
+step "vm1 pings vm2 across the VXLAN tunnel"
+ip netns exec ${P}hv2 timeout 20 tcpdump -i u2 -c 1 -nn -v udp port 4789 \
+    > $R/capture.txt 2>/dev/null &
+TCPDUMP=$!
+sleep 1
+ip netns exec ${P}vm1 ping -c 5 -i 0.3 -W 2 10.77.0.2 | tee $R/ping.txt | sed 's/^/   /'
+wait $TCPDUMP 2>/dev/null
+
+step "Proof: hv1's datapath flows (hvs-dpd, shown by Debian's ovs-dpctl)"
+ip netns exec ${P}hv1 env HVS_RUNDIR=$R/hv1 LD_PRELOAD=$BUILD/shim/libhvs-nlshim.so \
+    ovs-dpctl dump-flows 2>/dev/null | grep -E "tunnel|vxlan" | sed 's/^/   /'
+step "Proof: hv1's datapath ports and counters"
+ip netns exec ${P}hv1 env HVS_RUNDIR=$R/hv1 LD_PRELOAD=$BUILD/shim/libhvs-nlshim.so \
+    ovs-dpctl show -s 2>/dev/null | sed 's/^/   /'
+step "Proof: one encapsulated packet on hv2's underlay"
+sed 's/^/   /' $R/capture.txt
+
+step "Summary"
+if grep -q " 0% packet loss" $R/ping.txt; then
+    say "vm1 (hv1) reached vm2 (hv2) through hvs with VXLAN key 42: $(grep -o '[0-9]* received' $R/ping.txt)"
+    RC=0
+else
+    say "the ping across the tunnel FAILED; logs: $R/hv1, $R/hv2 (kept)"
+    trap - EXIT
+    RC=1
+fi
+exit $RC
