@@ -172,3 +172,45 @@ def test_vanished_interface_deletes_its_port(topo, dpd_factory):
         == topo.prefix + "v2"
     out = d.dpctl("show").stdout
     assert "port 2" not in out and "port 1: %sv1" % topo.prefix in out
+
+
+BLAST = r"""
+import socket, struct, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+for i in range(int(sys.argv[1])):
+    src = b"\x02\x55" + struct.pack("!I", i)
+    s.send(b"\xff" * 6 + src + b"\x08\x00" + b"\x45" + b"\0" * 45)
+"""
+
+
+def test_full_upcall_queue_drops_and_counts_without_stalling(
+        topo, dpd_factory):
+    """A client that does not read its upcalls loses them (n_lost, and an
+    ENOBUFS marker when it reads again); forwarding on installed flows goes
+    on meanwhile."""
+    sw, vm1, vm2, d = two_vms(topo, dpd_factory)
+    sleeper = d.client()
+    sleeper.dp_set_cpu_pids("dp0", [sleeper.portid] * 2)
+    run(["/usr/bin/python3", "-c", BLAST, "30000"], ns=vm1, timeout=120)
+    stats = d.client().dp_get("dp0")
+    assert stats["n_lost"] > 0, stats
+    assert stats["n_missed"] > 0, stats
+    # Forwarding on flows is not held up by the stuck client.
+    for match, actions in FLOWS:
+        d.dpctl("add-flow", "dp0", match, actions)
+    ping = run(["ping", "-c", "3", "-i", "0.2", "-W", "2", VM2[0]], ns=vm1,
+               check=False)
+    assert ping.returncode == 0, ping.stdout
+    # When the client reads again it learns that it lost upcalls.
+    seen_overflow = False
+    sleeper.sock.settimeout(2)
+    try:
+        for _ in range(100000):
+            rec = sleeper.sock.recv(1 << 20)
+            if struct.unpack_from("=H", rec, 4)[0] == hvsnl.OVERFLOW:
+                seen_overflow = True
+                break
+    except TimeoutError:
+        pass
+    assert seen_overflow
