@@ -15,6 +15,21 @@ LOG_MODULE(datapath);
 
 static struct datapath *dps;
 
+void
+dp_get_fast_stats(const struct datapath *dp, uint64_t *n_hit,
+                  uint64_t *n_mask_hit, uint64_t *n_cache_hit)
+{
+    *n_hit = *n_mask_hit = *n_cache_hit = 0;
+    for (int i = 0; i < DP_STAT_SLOTS; i++) {
+        const struct dp_thread_stats *s = &dp->pt_stats[i];
+        *n_hit += atomic_load_explicit(&s->n_hit, memory_order_relaxed);
+        *n_mask_hit += atomic_load_explicit(&s->n_mask_hit,
+                                            memory_order_relaxed);
+        *n_cache_hit += atomic_load_explicit(&s->n_cache_hit,
+                                             memory_order_relaxed);
+    }
+}
+
 struct datapath *
 dp_first(void)
 {
@@ -79,7 +94,10 @@ dp_create(const char *name, struct datapath **dpp, const char **reason)
         *reason = "a datapath or port of that name exists";
         return -EEXIST;
     }
-    dp = calloc(1, sizeof *dp);
+    dp = aligned_alloc(64, sizeof *dp);
+    if (dp) {
+        memset(dp, 0, sizeof *dp);
+    }
     if (!dp || !(dp->ports = calloc(DP_MAX_PORTS, sizeof *dp->ports))
         || !(dp->table = flow_table_create())) {
         if (dp) {
@@ -165,6 +183,16 @@ dp_port_add(struct datapath *dp, enum ovs_vport_type type, const char *name,
             uint32_t port_no, const uint32_t *upcall_pids, uint32_t n_pids,
             struct vport **vp, const char **reason)
 {
+    return dp_port_add_opts(dp, type, name, port_no, NULL, upcall_pids,
+                            n_pids, vp, reason);
+}
+
+int
+dp_port_add_opts(struct datapath *dp, enum ovs_vport_type type,
+                 const char *name, uint32_t port_no,
+                 const struct nlattr *options, const uint32_t *upcall_pids,
+                 uint32_t n_pids, struct vport **vp, const char **reason)
+{
     const struct vport_ops *ops = vport_ops_find(type);
     struct vport *v;
     int err;
@@ -203,7 +231,9 @@ dp_port_add(struct datapath *dp, enum ovs_vport_type type, const char *name,
     v->fwd_slot = UINT32_MAX;
     atomic_init(&v->upcall_pids, n_pids ? pids_new(upcall_pids, n_pids)
                                         : NULL);
+    v->options = options;
     err = ops->open(v, reason);
+    v->options = NULL;
     if (err) {
         free(atomic_load(&v->upcall_pids));
         free(v);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 struct flow_table;
+struct nlattr;
 struct vport;
 
 /* Port numbers are u32 on the wire; the kernel keeps them below 65536. */
@@ -22,10 +23,18 @@ struct vport;
 #define DP_SUPPORTED_FEATURES (OVS_DP_F_UNALIGNED | OVS_DP_F_VPORT_PIDS \
                                | OVS_DP_F_DISPATCH_UPCALL_PER_CPU)
 
+/* Slow-path counters, shared. */
 struct dp_stats {
-    _Atomic uint64_t n_hit, n_missed, n_lost;
-    _Atomic uint64_t n_mask_hit, n_cache_hit;
+    _Atomic uint64_t n_missed, n_lost;
 };
+
+/* Fast-path counters: one set per forwarding thread (and one for the
+ * control thread's executes), each written by its thread only, summed by
+ * readers, so that forwarding never bounces a shared cache line. */
+#define DP_STAT_SLOTS 65
+struct dp_thread_stats {
+    _Atomic uint64_t n_hit, n_mask_hit, n_cache_hit;
+} __attribute__((aligned(64)));
 
 /* Per-CPU upcall pids (OVS_DP_ATTR_PER_CPU_PIDS), replaced under RCU. */
 struct dp_cpu_pids {
@@ -44,8 +53,13 @@ struct datapath {
     uint32_t port_hi;           /* every port number is below this */
     struct dp_cpu_pids *_Atomic cpu_pids;
     struct dp_stats stats;
+    struct dp_thread_stats pt_stats[DP_STAT_SLOTS];
     struct datapath *next;      /* registry list (control thread) */
 };
+
+/* Sums of the per-thread counters. */
+void dp_get_fast_stats(const struct datapath *dp, uint64_t *n_hit,
+                       uint64_t *n_mask_hit, uint64_t *n_cache_hit);
 
 /* Registry (control thread). */
 struct datapath *dp_find_by_name(const char *name);
@@ -77,6 +91,13 @@ int dp_port_add(struct datapath *dp, enum ovs_vport_type type,
                 const char *name, uint32_t port_no,
                 const uint32_t *upcall_pids, uint32_t n_pids,
                 struct vport **vp, const char **reason);
+/* dp_port_add() with the request's OVS_VPORT_ATTR_OPTIONS ('options', or
+ * NULL), which tunnel ports read (their UDP port). */
+int dp_port_add_opts(struct datapath *dp, enum ovs_vport_type type,
+                     const char *name, uint32_t port_no,
+                     const struct nlattr *options,
+                     const uint32_t *upcall_pids, uint32_t n_pids,
+                     struct vport **vp, const char **reason);
 /* Stops polling, unpublishes and frees (after a grace period) 'v'. */
 void dp_port_del(struct datapath *dp, struct vport *v);
 /* Replaces the upcall pids of 'v'. */

@@ -33,16 +33,18 @@ put_dp(struct reply *r, const struct datapath *dp, uint32_t seq,
     struct ovs_header *oh = mnl_nlmsg_put_extra_header(nlh, sizeof *oh);
     oh->dp_ifindex = dp->dp_ifindex;
 
+    uint64_t n_hit, n_mask_hit, n_cache_hit;
+    dp_get_fast_stats(dp, &n_hit, &n_mask_hit, &n_cache_hit);
     struct ovs_dp_stats st = {
-        .n_hit = atomic_load(&dp->stats.n_hit),
+        .n_hit = n_hit,
         .n_missed = atomic_load(&dp->stats.n_missed),
         .n_lost = atomic_load(&dp->stats.n_lost),
         .n_flows = flow_table_count(dp->table),
     };
     struct ovs_dp_megaflow_stats mst = {
-        .n_mask_hit = atomic_load(&dp->stats.n_mask_hit),
+        .n_mask_hit = n_mask_hit,
         .n_masks = flow_table_n_masks(dp->table),
-        .n_cache_hit = atomic_load(&dp->stats.n_cache_hit),
+        .n_cache_hit = n_cache_hit,
     };
     mnl_attr_put_strz(nlh, OVS_DP_ATTR_NAME, dp->name);
     mnl_attr_put(nlh, OVS_DP_ATTR_STATS, sizeof st, &st);

@@ -1333,12 +1333,12 @@ flow_table_lookup_cached(struct flow_table *t, struct flow_emc *emc,
 /* ------------------------------------------------------------------ */
 
 void
-flow_stats_hit(struct dp_flow *f, uint32_t n_bytes, uint16_t tcp_flags,
-               uint64_t now_ms)
+flow_stats_hit(struct dp_flow *f, uint32_t n_packets, uint64_t n_bytes,
+               uint16_t tcp_flags, uint64_t now_ms)
 {
     struct dp_flow_stats *s = &f->stats;
 
-    atomic_fetch_add_explicit(&s->packets, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->packets, n_packets, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->bytes, n_bytes, memory_order_relaxed);
     /* 'used' only moves forward; a lost race between threads with nearly
      * equal clocks is harmless. */

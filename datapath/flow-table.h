@@ -103,8 +103,9 @@ struct dp_flow *flow_table_lookup_cached(struct flow_table *t,
                                          const struct flow_key *key,
                                          uint32_t *n_mask_hit, bool *emc_hit);
 
-/* Records a hit of 'n_bytes' at 'now_ms' with TCP flags. */
-void flow_stats_hit(struct dp_flow *f, uint32_t n_bytes, uint16_t tcp_flags,
-                    uint64_t now_ms);
+/* Records 'n_packets' hits of 'n_bytes' in all at 'now_ms' with TCP
+ * flags (forwarding threads add up a batch's hits per flow first). */
+void flow_stats_hit(struct dp_flow *f, uint32_t n_packets, uint64_t n_bytes,
+                    uint16_t tcp_flags, uint64_t now_ms);
 
 #endif /* HVS_FLOW_TABLE_H */

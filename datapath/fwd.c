@@ -38,13 +38,27 @@ struct txq {
     struct dp_packet *pkts[VPORT_BATCH];
 };
 
-/* One pass of packets through the datapath: where outputs are buffered. */
+/* A batch's hits on one flow, added to the flow's counters once. */
+struct flow_acc {
+    struct dp_flow *flow;
+    uint32_t packets;
+    uint16_t tcp_flags;
+    uint64_t bytes;
+};
+#define ACC_FLOWS 16
+
+/* One pass of packets through the datapath: where outputs are buffered
+ * and counters add up until the batch ends. */
 struct fwd_ctx {
     struct datapath *dp;
     unsigned thread;
     int depth;
     struct txq txq[TXQ_PORTS];
     int n_txq;
+    struct flow_acc acc[ACC_FLOWS];
+    int n_acc;
+    uint64_t now_ms;
+    uint64_t n_hit, n_mask_hit, n_cache_hit;
 };
 
 struct fwd_thread {
@@ -147,6 +161,52 @@ do_recirc(void *aux, struct dp_packet *p)
     ctx->depth--;
 }
 
+static void
+stats_flush(struct fwd_ctx *ctx)
+{
+    for (int i = 0; i < ctx->n_acc; i++) {
+        struct flow_acc *a = &ctx->acc[i];
+        flow_stats_hit(a->flow, a->packets, a->bytes, a->tcp_flags,
+                       ctx->now_ms);
+    }
+    ctx->n_acc = 0;
+    if (ctx->n_hit || ctx->n_mask_hit) {
+        /* This slot has one writer: no read-modify-write needed. */
+        struct dp_thread_stats *s = &ctx->dp->pt_stats[ctx->thread];
+        atomic_store_explicit(&s->n_hit, atomic_load_explicit(
+            &s->n_hit, memory_order_relaxed) + ctx->n_hit,
+            memory_order_relaxed);
+        atomic_store_explicit(&s->n_mask_hit, atomic_load_explicit(
+            &s->n_mask_hit, memory_order_relaxed) + ctx->n_mask_hit,
+            memory_order_relaxed);
+        atomic_store_explicit(&s->n_cache_hit, atomic_load_explicit(
+            &s->n_cache_hit, memory_order_relaxed) + ctx->n_cache_hit,
+            memory_order_relaxed);
+        ctx->n_hit = ctx->n_mask_hit = ctx->n_cache_hit = 0;
+    }
+}
+
+static void
+stats_hit(struct fwd_ctx *ctx, struct dp_flow *f, uint32_t bytes,
+          uint16_t tcp_flags)
+{
+    /* Packets of a batch mostly hit one or a few flows: look back a
+     * little, else start a new entry. */
+    for (int i = ctx->n_acc; i-- > 0 && i >= ctx->n_acc - 4;) {
+        struct flow_acc *a = &ctx->acc[i];
+        if (a->flow == f) {
+            a->packets++;
+            a->bytes += bytes;
+            a->tcp_flags |= tcp_flags;
+            return;
+        }
+    }
+    if (ctx->n_acc == ACC_FLOWS) {
+        stats_flush(ctx);
+    }
+    ctx->acc[ctx->n_acc++] = (struct flow_acc) { f, 1, tcp_flags, bytes };
+}
+
 static const struct act_ops fwd_act_ops = {
     .output = do_output,
     .userspace = do_userspace,
@@ -167,19 +227,15 @@ process_packet(struct fwd_ctx *ctx, struct dp_packet *p,
     f = emc ? flow_table_lookup_cached(dp->table, emc, key, &n_mask_hit,
                                        &emc_hit)
             : flow_table_lookup(dp->table, key, &n_mask_hit);
-    atomic_fetch_add_explicit(&dp->stats.n_mask_hit, n_mask_hit,
-                              memory_order_relaxed);
+    ctx->n_mask_hit += n_mask_hit;
     if (!f) {
         upcall_miss(dp, p, key, ctx->thread);
         dp_packet_free(p);
         return;
     }
-    if (emc_hit) {
-        atomic_fetch_add_explicit(&dp->stats.n_cache_hit, 1,
-                                  memory_order_relaxed);
-    }
-    atomic_fetch_add_explicit(&dp->stats.n_hit, 1, memory_order_relaxed);
-    flow_stats_hit(f, p->len, ntohs(key->tcp_flags), now_ms());
+    ctx->n_cache_hit += emc_hit;
+    ctx->n_hit++;
+    stats_hit(ctx, f, p->len, ntohs(key->tcp_flags));
 
     const struct dp_actions *acts =
         atomic_load_explicit(&f->acts, memory_order_consume);
@@ -197,7 +253,8 @@ poll_port(struct fwd_thread *t, struct vport *v)
 {
     struct dp_packet *pkts[VPORT_BATCH];
     struct flow_key keys[VPORT_BATCH];
-    struct fwd_ctx ctx = { .dp = v->dp, .thread = t->index };
+    struct fwd_ctx ctx = { .dp = v->dp, .thread = t->index,
+                           .now_ms = now_ms() };
 
     /* Drain the port in batches, but give other ports a turn. */
     for (int round = 0; round < 8; round++) {
@@ -213,6 +270,7 @@ poll_port(struct fwd_thread *t, struct vport *v)
             process_packet(&ctx, pkts[i], &keys[i], t->emc);
         }
         txq_flush(&ctx);
+        stats_flush(&ctx);
         if (n < VPORT_BATCH) {
             break;
         }
@@ -360,8 +418,10 @@ void
 fwd_execute(struct datapath *dp, struct dp_packet *p, struct flow_key *key,
             const struct dp_actions *acts)
 {
-    struct fwd_ctx ctx = { .dp = dp, .thread = 0 };
+    struct fwd_ctx ctx = { .dp = dp, .thread = DP_STAT_SLOTS - 1,
+                           .now_ms = now_ms() };
 
     act_execute(&fwd_act_ops, &ctx, p, key, acts->attrs, acts->len);
     txq_flush(&ctx);
+    stats_flush(&ctx);
 }

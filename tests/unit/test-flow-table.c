@@ -417,9 +417,9 @@ test_set_actions_and_stats(void **state)
     assert_null(atomic_load(&f->acts));
     flow_table_set_actions(t, f, make_acts(42));
 
-    flow_stats_hit(f, 100, 0x02, 1000);
-    flow_stats_hit(f, 60, 0x10, 2000);
-    flow_stats_hit(f, 40, 0, 1500);                 /* older clock */
+    flow_stats_hit(f, 1, 100, 0x02, 1000);
+    flow_stats_hit(f, 1, 60, 0x10, 2000);
+    flow_stats_hit(f, 1, 40, 0, 1500);                /* older clock */
     assert_int_equal(atomic_load(&f->stats.packets), 3);
     assert_int_equal(atomic_load(&f->stats.bytes), 200);
     assert_int_equal(atomic_load(&f->stats.used), 2000);
