@@ -4,7 +4,8 @@
   1. N small transactions (insert a Port and its Interface and link the
      Port to a Bridge), pipelined 64 deep: transactions per second;
   2. commit latency with durable storage ("commit" with durable: true),
-     one transaction at a time: median and 99th percentile;
+     one transaction at a time, both servers in alternating rounds:
+     median and 99th percentile;
   3. monitor fan-out: C clients monitor Port; a writer commits T
      transactions; time until every client has every update.
 
@@ -73,18 +74,30 @@ def throughput(server, n):
     return n / dt
 
 
-def latency(server, n):
-    rpc = Rpc(server.sock)
-    bridge = setup(rpc)
-    lat = []
-    for i in range(n):
-        t0 = time.perf_counter()
-        r = rpc.call("transact", port_txn(i, bridge, durable=True))
-        lat.append(time.perf_counter() - t0)
-        assert r["error"] is None
-    rpc.close()
-    lat.sort()
-    return statistics.median(lat) * 1e3, lat[int(len(lat) * 0.99)] * 1e3
+def latency_pair(servers, n, rounds=10):
+    """Durable commit latency of each server, measured in alternating
+    rounds so both see the same disk and machine load."""
+    rpcs = [Rpc(s.sock) for s in servers]
+    bridges = [setup(r) for r in rpcs]
+    lat = [[] for _ in servers]
+    i = 0
+    for _ in range(rounds):
+        for k, rpc in enumerate(rpcs):
+            for _ in range(n // rounds):
+                t0 = time.perf_counter()
+                r = rpc.call("transact", port_txn(i, bridges[k],
+                                                  durable=True))
+                lat[k].append(time.perf_counter() - t0)
+                assert r["error"] is None
+                i += 1
+    for r in rpcs:
+        r.close()
+    out = []
+    for ls in lat:
+        ls.sort()
+        out.append((statistics.median(ls) * 1e3,
+                    ls[int(len(ls) * 0.99)] * 1e3))
+    return out
 
 
 def _fanout_worker(sock, n_clients, n_txns, ready, done):
@@ -167,13 +180,12 @@ def main():
     os.environ["HVS_BUILD"] = a.build
     import ovsdb_util
     ovsdb_util.HVS_OVSDB = os.path.join(a.build, "ovsdb", "hvs-ovsdb")
-    results = {}
+    results = {"hvs": {}, "real": {}}
     tmp = tempfile.mkdtemp(prefix="ovsdb-bench.")
     try:
         for kind in ("hvs", "real"):
-            r = {}
+            r = results[kind]
             for name, fn in (("tps", lambda s: throughput(s, a.n)),
-                             ("lat", lambda s: latency(s, a.latency_n)),
                              ("fan", lambda s: fanout(s, a.clients,
                                                       a.fanout_txns))):
                 s = Server(os.path.join(tmp, kind + name), kind)
@@ -181,7 +193,14 @@ def main():
                     r[name] = fn(s)
                 finally:
                     s.stop()
-            results[kind] = r
+        pair = [Server(os.path.join(tmp, k + "lat"), k)
+                for k in ("hvs", "real")]
+        try:
+            lat = latency_pair(pair, a.latency_n)
+        finally:
+            for s in pair:
+                s.stop()
+        results["hvs"]["lat"], results["real"]["lat"] = lat
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     h, o = results["hvs"], results["real"]

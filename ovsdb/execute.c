@@ -214,28 +214,31 @@ op_insert(struct exec *x, json_t *op, json_t *result)
     if ((e = get_table(x, op, &table)) || (e = check_writable(x))) {
         return e;
     }
-    if (json_is_string(name)) {
-        symbol_lookup(x, json_string_value(name), &uuid);
-    } else if (name) {
+    if (name && !json_is_string(name)) {
         return ovsdb_error("syntax error", "'uuid-name' must be a string.");
-    } else if (ju) {
+    }
+    if (ju) {
+        unsigned int t;
+
         if (!json_is_string(ju)
             || !uuid_from_string(&uuid, json_string_value(ju))) {
             return ovsdb_error("syntax error", "'uuid' is not a valid "
                                "UUID.");
         }
+        /* Row uuids are unique across tables, which a client-chosen one
+         * must not break. */
+        for (t = 0; t < x->in->db->schema->n_tables; t++) {
+            if (ovsdb_txn_get_row(x->txn, &x->in->db->tables[t], &uuid)) {
+                return ovsdb_error("duplicate uuid", "This UUID would "
+                                   "duplicate a UUID already present "
+                                   "within the table or deleted within "
+                                   "the same transaction.");
+            }
+        }
+    } else if (name) {
+        symbol_lookup(x, json_string_value(name), &uuid);
     } else {
         uuid_generate(&uuid);
-    }
-    if (ju && json_is_string(name)
-        && !uuid_from_string(&uuid, json_string_value(ju))) {
-        return ovsdb_error("syntax error", "'uuid' is not a valid UUID.");
-    }
-    if (ovsdb_txn_get_row(x->txn, table, &uuid)) {
-        uuid_to_string(&uuid, buf);
-        return ovsdb_error("duplicate uuid", "This UUID would duplicate a "
-                           "UUID already present within the table or "
-                           "deleted within the same transaction.");
     }
     row = ovsdb_txn_insert(x->txn, table, &uuid);
     e = parse_row(x, json_object_get(op, "row"), row, false, NULL);
@@ -705,7 +708,13 @@ declare_symbols(struct exec *x, json_t *params)
                                "operation.");
         }
         x->symbols[x->n_symbols].name = json_string_value(name);
-        uuid_generate(&x->symbols[x->n_symbols].uuid);
+        /* An explicit "uuid" is what the name stands for. */
+        if (!json_is_string(json_object_get(op, "uuid"))
+            || !uuid_from_string(&x->symbols[x->n_symbols].uuid,
+                                 json_string_value(json_object_get(op,
+                                                                   "uuid")))) {
+            uuid_generate(&x->symbols[x->n_symbols].uuid);
+        }
         x->n_symbols++;
     }
     return NULL;

@@ -232,7 +232,7 @@ jsonrpc_conn_send(struct jsonrpc_conn *c, json_t *msg)
         c->out_len += n;
     }
     json_decref(msg);
-    if (c->fd >= 0 && !c->eof) {
+    if (c->fd >= 0 && !c->eof && !c->corked) {
         jsonrpc_conn_flush(c);
     }
 }
@@ -243,7 +243,7 @@ jsonrpc_conn_send_text(struct jsonrpc_conn *c, const char *text, size_t n)
     reserve(&c->out, &c->out_cap, c->out_len + n);
     memcpy(c->out + c->out_len, text, n);
     c->out_len += n;
-    if (c->fd >= 0 && !c->eof) {
+    if (c->fd >= 0 && !c->eof && !c->corked) {
         jsonrpc_conn_flush(c);
     }
 }

@@ -25,6 +25,9 @@ struct jsonrpc_conn {
     char *out;                      /* unsent output */
     size_t out_len, out_cap, out_ofs;
     bool eof;                       /* peer closed or fatal error */
+    bool corked;                    /* send only queues: the owner flushes
+                                     * once per loop, so several messages
+                                     * share one write() */
 };
 
 enum jsonrpc_status {

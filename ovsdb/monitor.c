@@ -182,6 +182,14 @@ ovsdb_monitor_id(const struct ovsdb_monitor *m)
     return m->id;
 }
 
+void
+ovsdb_monitor_set_id(struct ovsdb_monitor *m, json_t *id)
+{
+    json_incref(id);
+    json_decref(m->id);
+    m->id = id;
+}
+
 struct ovsdb *
 ovsdb_monitor_db(const struct ovsdb_monitor *m)
 {

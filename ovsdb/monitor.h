@@ -27,6 +27,8 @@ struct ovsdb_error *ovsdb_monitor_create(struct ovsdb *, json_t *id,
                                          struct ovsdb_monitor **);
 void ovsdb_monitor_free(struct ovsdb_monitor *);
 json_t *ovsdb_monitor_id(const struct ovsdb_monitor *);
+/* monitor_cond_change may rename a monitor (a new reference is taken). */
+void ovsdb_monitor_set_id(struct ovsdb_monitor *, json_t *id);
 struct ovsdb *ovsdb_monitor_db(const struct ovsdb_monitor *);
 enum ovsdb_monitor_version ovsdb_monitor_version(const struct ovsdb_monitor *);
 

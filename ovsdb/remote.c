@@ -99,6 +99,7 @@ int
 ovsdb_remote_listen(const char *spec)
 {
     int fd, err, one = 1;
+    mode_t old_mask;
 
     if (!strncmp(spec, "punix:", 6)) {
         struct sockaddr_un sun;
@@ -112,12 +113,15 @@ ovsdb_remote_listen(const char *spec)
             return -errno;
         }
         unlink(sun.sun_path);           /* a stale socket from a crash */
-        if (bind(fd, (struct sockaddr *) &sun, sizeof sun) < 0) {
-            err = -errno;
+        /* Created 0600 from the start: no window where others may
+         * connect. */
+        old_mask = umask(0177);
+        err = bind(fd, (struct sockaddr *) &sun, sizeof sun) < 0 ? -errno : 0;
+        umask(old_mask);
+        if (err) {
             close(fd);
             return err;
         }
-        chmod(sun.sun_path, 0700);
     } else if (!strncmp(spec, "ptcp:", 5)) {
         struct sockaddr_storage ss;
         socklen_t len;

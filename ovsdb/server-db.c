@@ -8,6 +8,7 @@
 #include "db.h"
 #include "error.h"
 #include "schema.h"
+#include "transaction.h"
 
 /* Names and types are the interface that OVSDB clients (the IDL) expect of
  * a server's _Server database. */
@@ -88,4 +89,51 @@ ovsdb_server_db_create(struct ovsdb **dbs, unsigned int n)
     }
     add_row(table, schema);
     return db;
+}
+
+struct find_ctx {
+    const char *name;
+    const struct ovsdb_row *row;
+};
+
+static bool
+find_cb(void *aux, const struct ovsdb_row *row)
+{
+    struct find_ctx *f = aux;
+    const struct ovsdb_column *c = ovsdb_table_find_column(row->table->schema,
+                                                           "name");
+
+    if (!strcmp(row->fields[c->index].keys[0].s, f->name)) {
+        f->row = row;
+        return false;
+    }
+    return true;
+}
+
+struct ovsdb_txn *
+ovsdb_server_db_set_schema(struct ovsdb *server_db,
+                           const struct ovsdb_schema *schema,
+                           const struct ovsdb_change **changes, size_t *n)
+{
+    struct ovsdb_table *table = ovsdb_find_table(server_db, "Database");
+    struct ovsdb_txn *txn = ovsdb_txn_create(server_db);
+    struct find_ctx f = { schema->name, NULL };
+    struct ovsdb_error *e;
+    char *text;
+
+    ovsdb_txn_for_each_row(txn, table, find_cb, &f);
+    if (!f.row) {
+        ovsdb_txn_destroy(txn);
+        return NULL;
+    }
+    text = json_dumps(schema->json, JSON_COMPACT | JSON_SORT_KEYS);
+    set_string(ovsdb_txn_modify(txn, f.row), "schema", text ? text : "{}");
+    free(text);
+    e = ovsdb_txn_commit(txn, changes, n);
+    if (e) {
+        ovsdb_error_free(e);
+        ovsdb_txn_destroy(txn);
+        return NULL;
+    }
+    return txn;
 }

@@ -1,4 +1,4 @@
-/* The server: sessions, method dispatch, locks, blocked transactions and
+/* The server: sessions, method dispatch, blocked transactions, remotes and
  * publishing commits to monitors, around one epoll loop. */
 #include "server.h"
 
@@ -16,6 +16,7 @@
 #include "error.h"
 #include "execute.h"
 #include "jsonrpc.h"
+#include "lock.h"
 #include "log.h"
 #include "monitor.h"
 #include "remote.h"
@@ -77,13 +78,6 @@ struct pending {
     struct pending *next;
 };
 
-struct lock {
-    char *name;
-    struct session **queue;         /* queue[0] holds the lock */
-    size_t n;
-    struct lock *next;
-};
-
 struct ovsdb_server {
     int epfd;
     struct ovsdb *db;               /* the configuration database */
@@ -93,7 +87,7 @@ struct ovsdb_server {
     struct active *actives;
     struct session *sessions;
     struct pending *pending;
-    struct lock *locks;
+    struct ovsdb_locks *locks;
     char **db_remotes;              /* "db:..." specs */
     size_t n_db_remotes;
     bool exiting;
@@ -108,6 +102,8 @@ now_ms(void)
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+static ovsdb_lock_notify_fn lock_notify;
+
 struct ovsdb_server *
 ovsdb_server_create(struct ovsdb *db, struct ovsdb_storage *storage)
 {
@@ -117,6 +113,7 @@ ovsdb_server_create(struct ovsdb *db, struct ovsdb_storage *storage)
     s->db = db;
     s->storage = storage;
     s->server_db = ovsdb_server_db_create(&db, 1);
+    s->locks = ovsdb_locks_create(lock_notify);
     return s;
 }
 
@@ -142,6 +139,7 @@ session_create(struct ovsdb_server *s, int fd, const char *name, bool is_ctl)
     ss->item.type = ITEM_SESSION;
     ss->server = s;
     ss->conn = jsonrpc_conn_create(fd, name);
+    ss->conn->corked = true;        /* flushed in reap_sessions() */
     ss->is_ctl = is_ctl;
     ev.data.ptr = &ss->item;
     epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
@@ -194,33 +192,10 @@ reply_ovsdb_error(struct session *ss, json_t *id, struct ovsdb_error *e)
 
 /* ---------------------------------------------------------------- locks */
 
-static struct lock *
-lock_find(struct ovsdb_server *s, const char *name, bool create)
+static void
+lock_notify(void *owner, const char *method, const char *name)
 {
-    struct lock *l;
-
-    for (l = s->locks; l; l = l->next) {
-        if (!strcmp(l->name, name)) {
-            return l;
-        }
-    }
-    if (!create) {
-        return NULL;
-    }
-    l = calloc(1, sizeof *l);
-    l->name = strdup(name);
-    l->next = s->locks;
-    s->locks = l;
-    return l;
-}
-
-static bool
-lock_held_by(struct ovsdb_server *s, const char *name,
-             const struct session *ss)
-{
-    struct lock *l = lock_find(s, name, false);
-
-    return l && l->n && l->queue[0] == ss;
+    send_msg(owner, jsonrpc_notify(method, json_pack("[s]", name)));
 }
 
 static bool
@@ -228,59 +203,16 @@ session_has_lock(void *aux, const char *name)
 {
     struct session *ss = aux;
 
-    return lock_held_by(ss->server, name, ss);
-}
-
-static void
-lock_remove(struct ovsdb_server *s, struct lock *l, struct session *ss)
-{
-    size_t i;
-
-    for (i = 0; i < l->n; i++) {
-        if (l->queue[i] == ss) {
-            memmove(&l->queue[i], &l->queue[i + 1],
-                    (l->n - i - 1) * sizeof *l->queue);
-            l->n--;
-            if (i == 0 && l->n) {
-                send_msg(l->queue[0], jsonrpc_notify(
-                             "locked", json_pack("[s]", l->name)));
-            }
-            break;
-        }
-    }
-    if (!l->n) {
-        struct lock **p;
-
-        for (p = &s->locks; *p != l; p = &(*p)->next) {
-            continue;
-        }
-        *p = l->next;
-        free(l->queue);
-        free(l->name);
-        free(l);
-    }
-}
-
-static bool
-lock_queued(const struct lock *l, const struct session *ss)
-{
-    size_t i;
-
-    for (i = 0; i < l->n; i++) {
-        if (l->queue[i] == ss) {
-            return true;
-        }
-    }
-    return false;
+    return ovsdb_locks_held(ss->server->locks, name, ss);
 }
 
 static void
 handle_lock(struct session *ss, const char *method, json_t *params,
             json_t *id)
 {
-    struct ovsdb_server *s = ss->server;
+    struct ovsdb_locks *locks = ss->server->locks;
+    enum ovsdb_lock_result r;
     const char *name;
-    struct lock *l;
 
     if (json_array_size(params) != 1
         || !json_is_string(json_array_get(params, 0))) {
@@ -289,41 +221,22 @@ handle_lock(struct session *ss, const char *method, json_t *params,
         return;
     }
     name = json_string_value(json_array_get(params, 0));
-    if (!strcmp(method, "unlock")) {
-        l = lock_find(s, name, false);
-        if (!l || !lock_queued(l, ss)) {
-            reply_ovsdb_error(ss, id, ovsdb_error("not locked", "%s", name));
-            return;
-        }
-        lock_remove(s, l, ss);
-        reply(ss, id, json_object());
-        return;
-    }
-    l = lock_find(s, name, true);
-    if (lock_queued(l, ss)) {
+    r = !strcmp(method, "unlock") ? ovsdb_locks_unlock(locks, name, ss)
+        : !strcmp(method, "steal") ? ovsdb_locks_steal(locks, name, ss)
+        : ovsdb_locks_lock(locks, name, ss);
+    switch (r) {
+    case OVSDB_LOCK_DUPLICATE:
         reply_ovsdb_error(ss, id, ovsdb_error("duplicate lock", "%s", name));
-        return;
+        break;
+    case OVSDB_LOCK_NOT_HELD:
+        reply_ovsdb_error(ss, id, ovsdb_error("not locked", "%s", name));
+        break;
+    case OVSDB_LOCK_GRANTED:
+    case OVSDB_LOCK_QUEUED:
+        reply(ss, id, !strcmp(method, "unlock") ? json_object()
+              : json_pack("{sb}", "locked", r == OVSDB_LOCK_GRANTED));
+        break;
     }
-    l->queue = realloc(l->queue, (l->n + 1) * sizeof *l->queue);
-    if (!strcmp(method, "steal")) {
-        struct session *victim = l->n ? l->queue[0] : NULL;
-
-        if (victim) {
-            /* The previous owner loses its place entirely. */
-            memmove(&l->queue[0], &l->queue[1],
-                    (l->n - 1) * sizeof *l->queue);
-            l->n--;
-            send_msg(victim, jsonrpc_notify("stolen",
-                                            json_pack("[s]", name)));
-        }
-        memmove(&l->queue[1], &l->queue[0], l->n * sizeof *l->queue);
-        l->queue[0] = ss;
-        l->n++;
-        reply(ss, id, json_pack("{sb}", "locked", true));
-        return;
-    }
-    l->queue[l->n++] = ss;
-    reply(ss, id, json_pack("{sb}", "locked", l->n == 1));
 }
 
 /* -------------------------------------------------- commits, monitors */
@@ -337,18 +250,15 @@ struct update_cache {
     char *text;                     /* NULL: nothing to send */
 };
 
+/* Sends the changes of a commit to 'db' to the monitors of 'db'. */
 static void
-publish(struct ovsdb_server *s, struct ovsdb *db,
-        const struct ovsdb_exec_out *out)
+notify_monitors(struct ovsdb_server *s, struct ovsdb *db,
+                const struct ovsdb_change *changes, size_t n_changes)
 {
     struct update_cache *cache = NULL;
     size_t n_cache = 0, k;
     struct session *ss;
 
-    if (db == s->db && s->storage) {
-        ovsdb_storage_commit(s->storage, db, out->changes, out->n_changes,
-                             out->comment, out->durable);
-    }
     for (ss = s->sessions; ss; ss = ss->next) {
         size_t i;
 
@@ -367,8 +277,7 @@ publish(struct ovsdb_server *s, struct ovsdb *db,
                 }
             }
             if (k == n_cache) {
-                json_t *upd = ovsdb_monitor_changes(m, out->changes,
-                                                    out->n_changes);
+                json_t *upd = ovsdb_monitor_changes(m, changes, n_changes);
 
                 cache = realloc(cache, (n_cache + 1) * sizeof *cache);
                 cache[k].key = key;
@@ -391,6 +300,17 @@ publish(struct ovsdb_server *s, struct ovsdb *db,
         free(cache[k].text);
     }
     free(cache);
+}
+
+static void
+publish(struct ovsdb_server *s, struct ovsdb *db,
+        const struct ovsdb_exec_out *out)
+{
+    if (db == s->db && s->storage) {
+        ovsdb_storage_commit(s->storage, db, out->changes, out->n_changes,
+                             out->comment, out->durable);
+    }
+    notify_monitors(s, db, out->changes, out->n_changes);
 }
 
 static void
@@ -624,9 +544,101 @@ handle_monitor_cond_change(struct session *ss, json_t *params, json_t *id)
         reply_ovsdb_error(ss, id, e);
         return;
     }
+    /* Later updates carry the new id. */
+    ovsdb_monitor_set_id(m, json_array_get(params, 1));
     reply(ss, id, json_object());
     if (update) {
         send_msg(ss, ovsdb_monitor_notification(m, update));
+    }
+}
+
+/* Drops every monitor on 'db' (about to be replaced): clients that said
+ * they are db-change aware hear "monitor_canceled" and monitor again;
+ * others are disconnected, as they would keep a stale schema. */
+static void
+cancel_monitors(struct ovsdb_server *s, struct ovsdb *db)
+{
+    struct session *ss;
+
+    for (ss = s->sessions; ss; ss = ss->next) {
+        size_t i = 0;
+
+        while (i < ss->n_monitors) {
+            struct ovsdb_monitor *m = ss->monitors[i];
+
+            if (ovsdb_monitor_db(m) != db) {
+                i++;
+                continue;
+            }
+            if (ss->db_change_aware) {
+                send_msg(ss, jsonrpc_notify("monitor_canceled", json_pack(
+                                                "[O]", ovsdb_monitor_id(m))));
+            } else {
+                ss->dead = true;
+            }
+            ovsdb_monitor_free(m);
+            ss->monitors[i] = ss->monitors[--ss->n_monitors];
+        }
+    }
+}
+
+/* "convert": replaces the database's schema online, keeping the data
+ * that fits the new one. */
+static void
+handle_convert(struct session *ss, json_t *params, json_t *id)
+{
+    struct ovsdb_server *s = ss->server;
+    const char *name = json_string_value(json_array_get(params, 0));
+    struct ovsdb *old = s->db, *db;
+    const struct ovsdb_change *changes;
+    struct ovsdb_schema *schema;
+    struct ovsdb_txn *txn;
+    struct ovsdb_error *e;
+    size_t n;
+
+    if (json_array_size(params) != 2 || !name) {
+        reply_ovsdb_error(ss, id, ovsdb_error("syntax error", "convert: "
+                                              "params must be [DB, "
+                                              "SCHEMA]"));
+        return;
+    }
+    if (strcmp(name, old->schema->name)) {
+        reply_ovsdb_error(ss, id, ovsdb_error(
+                              find_db(s, name) ? "not allowed"
+                              : "unknown database", "cannot convert %s",
+                              name));
+        return;
+    }
+    e = ovsdb_schema_from_json(&schema, json_array_get(params, 1));
+    if (!e && strcmp(schema->name, name)) {
+        ovsdb_schema_free(schema);
+        e = ovsdb_error("syntax error", "new schema is for a different "
+                        "database");
+    }
+    db = e ? NULL : ovsdb_storage_convert(old, schema, &e);
+    if (!db) {
+        reply_ovsdb_error(ss, id, e);
+        return;
+    }
+    if (s->storage && ovsdb_storage_compact(s->storage, db) < 0) {
+        ovsdb_destroy(db);
+        reply_ovsdb_error(ss, id, ovsdb_error("I/O error", "cannot write "
+                                              "the converted database"));
+        return;
+    }
+    LOG_INFO("%s: converted to schema version %s", name,
+             db->schema->version);
+    reply(ss, id, json_object());
+    cancel_monitors(s, old);
+    s->db = db;
+    ovsdb_destroy(old);
+    txn = ovsdb_server_db_set_schema(s->server_db, db->schema, &changes, &n);
+    if (txn) {
+        notify_monitors(s, s->server_db, changes, n);
+        ovsdb_txn_destroy(txn);
+    }
+    if (s->n_db_remotes) {
+        update_db_remotes(s);
     }
 }
 
@@ -686,6 +698,8 @@ handle_ovsdb_request(struct session *ss, const char *method, json_t *params,
     } else if (!strcmp(method, "set_db_change_aware")) {
         ss->db_change_aware = json_is_true(json_array_get(params, 0));
         reply(ss, id, json_object());
+    } else if (!strcmp(method, "convert")) {
+        handle_convert(ss, params, id);
     } else if (!strcmp(method, "get_server_id")) {
         reply(ss, id, json_string("00000000-0000-0000-0000-000000000000"));
     } else {
@@ -786,10 +800,10 @@ static void
 session_destroy(struct ovsdb_server *s, struct session *ss)
 {
     struct pending **pp;
-    struct lock *l, *next;
     size_t i;
 
     LOG_DBG("%s: disconnected", ss->conn->name);
+    jsonrpc_conn_flush(ss->conn);   /* the last replies, if it can take them */
     for (pp = &s->pending; *pp;) {
         if ((*pp)->session == ss) {
             struct pending *p = *pp;
@@ -800,12 +814,7 @@ session_destroy(struct ovsdb_server *s, struct session *ss)
             pp = &(*pp)->next;
         }
     }
-    for (l = s->locks; l; l = next) {
-        next = l->next;
-        if (lock_queued(l, ss)) {
-            lock_remove(s, l, ss);
-        }
-    }
+    ovsdb_locks_release_all(s->locks, ss);
     for (i = 0; i < ss->n_monitors; i++) {
         ovsdb_monitor_free(ss->monitors[i]);
     }
@@ -828,6 +837,12 @@ reap_sessions(struct ovsdb_server *s)
         struct session *ss = *p;
 
         if (ss->dead) {
+            *p = ss->next;
+            session_destroy(s, ss);
+            continue;
+        }
+        if (jsonrpc_conn_backlog(ss->conn) && !ss->want_out
+            && !jsonrpc_conn_flush(ss->conn)) {
             *p = ss->next;
             session_destroy(s, ss);
             continue;
@@ -1176,6 +1191,7 @@ ovsdb_server_destroy(struct ovsdb_server *s)
     ovsdb_storage_close(s->storage);
     ovsdb_destroy(s->db);
     ovsdb_destroy(s->server_db);
+    ovsdb_locks_destroy(s->locks);
     close(s->epfd);
     free(s);
 }
@@ -1186,7 +1202,6 @@ ovsdb_server_get_stats(const struct ovsdb_server *s,
 {
     const struct session *ss;
     const struct pending *p;
-    const struct lock *l;
     unsigned int t;
 
     memset(st, 0, sizeof *st);
@@ -1198,9 +1213,7 @@ ovsdb_server_get_stats(const struct ovsdb_server *s,
     for (p = s->pending; p; p = p->next) {
         st->n_pending++;
     }
-    for (l = s->locks; l; l = l->next) {
-        st->n_locks++;
-    }
+    st->n_locks = ovsdb_locks_count(s->locks);
     for (t = 0; t < s->db->schema->n_tables; t++) {
         const struct ovsdb_table *table = &s->db->tables[t];
 

@@ -240,13 +240,10 @@ apply_record(struct ovsdb *db, json_t *rec, bool ignore_unknown)
                                     cname);
                     goto out;
                 }
+                /* A value that the (new) type refuses fails the whole
+                 * record: a conversion must not drop data silently. */
                 e = ovsdb_datum_from_json(&d, &c->type, cj, NULL, NULL);
                 if (e) {
-                    if (ignore_unknown) {
-                        ovsdb_error_free(e);
-                        e = NULL;
-                        continue;
-                    }
                     goto out;
                 }
                 ovsdb_datum_destroy(&row->fields[c->index], &c->type);
@@ -444,18 +441,39 @@ set_aside(const char *path)
     }
 }
 
-static struct ovsdb *
-convert(struct ovsdb *old, struct ovsdb_schema *schema)
+struct ovsdb *
+ovsdb_storage_convert(struct ovsdb *old, struct ovsdb_schema *schema,
+                      struct ovsdb_error **error)
 {
     struct ovsdb *db = ovsdb_create(schema);
     json_t *snap = snapshot_json(old);
-    struct ovsdb_error *e = apply_record(db, snap, true);
 
-    if (e) {
-        LOG_ERR("schema conversion: %s", e->details ? e->details : e->tag);
+    *error = apply_record(db, snap, true);
+    json_decref(snap);
+    if (*error) {
+        ovsdb_destroy(db);
+        return NULL;
+    }
+    ovsdb_recount_refs(db);
+    return db;
+}
+
+/* The data of 'old' under 'schema', or NULL (and 'schema' is freed) if
+ * it does not fit, e.g. a new index that the data violates. */
+static struct ovsdb *
+convert(struct ovsdb *old, struct ovsdb_schema *schema)
+{
+    char *version = strdup(schema->version);
+    struct ovsdb_error *e;
+    struct ovsdb *db = ovsdb_storage_convert(old, schema, &e);
+
+    if (!db) {
+        LOG_ERR("cannot convert to schema version %s, keeping version %s: "
+                "%s", version, old->schema->version,
+                e->details ? e->details : e->tag);
         ovsdb_error_free(e);
     }
-    json_decref(snap);
+    free(version);
     return db;
 }
 
@@ -557,16 +575,23 @@ ovsdb_storage_open(const char *path, struct ovsdb_schema *schema,
     if (ovsdb_version_compare(schema->version, file_schema->version) > 0
         || strcmp(schema->name, file_schema->name)) {
         if (!strcmp(schema->name, file_schema->name)) {
-            struct ovsdb *newdb = convert(db, schema);
+            const char *from = file_schema->version;
+            struct ovsdb *newdb;
 
             LOG_INFO("%s: converting from schema version %s to %s", path,
-                     file_schema->version, schema->version);
-            ovsdb_destroy(db);
-            db = newdb;
+                     from, schema->version);
+            newdb = convert(db, schema);
             schema = NULL;
-            if (ovsdb_storage_compact(st, db) < 0) {
-                e = ovsdb_error("I/O error", "%s: conversion failed", path);
-                goto error;
+            if (newdb) {
+                ovsdb_destroy(db);
+                db = newdb;
+                /* On failure the old file stays, and the next start
+                 * tries again. */
+                if (ovsdb_storage_compact(st, db) < 0) {
+                    e = ovsdb_error("I/O error", "%s: conversion failed",
+                                    path);
+                    goto error;
+                }
             }
         }
     }

@@ -40,6 +40,12 @@ void ovsdb_storage_close(struct ovsdb_storage *);
 int ovsdb_storage_commit(struct ovsdb_storage *, struct ovsdb *,
                          const struct ovsdb_change *, size_t n,
                          const char *comment, bool durable);
+/* The data of 'old' under 'schema' (tables and columns that both have
+ * keep their values), or NULL with '*error' set if the data does not fit
+ * the new schema.  Takes 'schema'; 'old' is unchanged. */
+struct ovsdb *ovsdb_storage_convert(struct ovsdb *old,
+                                    struct ovsdb_schema *schema,
+                                    struct ovsdb_error **error);
 /* Rewrites the file with only the live data.  Returns 0 or -errno. */
 int ovsdb_storage_compact(struct ovsdb_storage *, struct ovsdb *);
 /* Compacts if the file has grown well past the live data. */

@@ -36,10 +36,21 @@ def sanitizer_env():
     return env
 
 
+def executables(build, prefix):
+    """Built programs named PREFIX* anywhere in the build tree (tests are
+    built beside their subject, e.g. ovsdb/ or tests/unit/)."""
+    found = []
+    for exe in glob.glob(os.path.join(build, "**", prefix + "*"),
+                         recursive=True):
+        if os.path.isfile(exe) and os.access(exe, os.X_OK) \
+                and not exe.endswith((".p", ".log", ".py", ".sh")) \
+                and ".p/" not in exe and "/meson-" not in exe:
+            found.append(exe)
+    return sorted(found, key=os.path.basename)
+
+
 def run_unit(build):
-    for exe in sorted(glob.glob(os.path.join(build, "tests/unit/test-*"))):
-        if not os.access(exe, os.X_OK) or exe.endswith((".p", ".log")):
-            continue
+    for exe in executables(build, "test-"):
         name = os.path.basename(exe)
         env = sanitizer_env()
         env["CMOCKA_MESSAGE_OUTPUT"] = "TAP"
@@ -94,9 +105,7 @@ def run_system(build):
 
 
 def run_fuzz(build, seconds):
-    for exe in sorted(glob.glob(os.path.join(build, "tests/fuzz/fuzz-*"))):
-        if not os.access(exe, os.X_OK) or exe.endswith(".p"):
-            continue
+    for exe in executables(build, "fuzz-"):
         name = os.path.basename(exe)
         seeds = os.path.join(ROOT, "tests/fuzz/corpus", name)
         work = os.path.join(build, "fuzz-corpus", name)

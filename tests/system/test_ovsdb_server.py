@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -115,37 +116,35 @@ def test_corrupt_record_checksum(hvs):
 
 
 def test_sigkill_during_commits(hvs):
+    """A client commits in a loop while another thread SIGKILLs the server
+    at a random moment; after each restart every acknowledged transaction
+    is there and none is half-applied."""
     rpc = Rpc(hvs.sock)
     root = init_root(rpc)
     rpc.close()
     acked = []
     rng = random.Random(4)
     n = 0
-    for _round in range(5):
+    for _round in range(6):
+        killer = threading.Timer(rng.uniform(0.05, 0.5), hvs.proc.kill)
         rpc = Rpc(hvs.sock)
-        deadline = time.time() + rng.uniform(0.05, 0.4)
+        killer.start()
         try:
-            while time.time() < deadline:
+            while True:
                 name = "k%d" % n
                 n += 1
                 ops = add_bridge_op(name, root)
                 ops.append({"op": "commit", "durable": n % 2 == 0})
                 r = rpc.call("transact", [DB] + ops)
                 assert r["error"] is None
-                if all(x is not None and "error" not in x
-                       for x in r["result"]):
-                    acked.append(name)
+                assert all("error" not in x for x in r["result"]), r
+                acked.append(name)
         except (EOFError, OSError):
             pass
-        # Send one more request and kill while it may be in flight.
-        try:
-            rpc.send_raw(json.dumps({"id": 999, "method": "transact",
-                                     "params": [DB] + add_bridge_op(
-                                         "inflight%d" % _round, root)}))
-        except OSError:
-            pass
-        hvs.kill()
+        killer.join()
+        hvs.proc.wait()
         rpc.close()
+        hvs.stderr.close()
         hvs.start()
         rpc = Rpc(hvs.sock)
         names = bridge_names(rpc)
@@ -158,6 +157,9 @@ def test_sigkill_during_commits(hvs):
                                                       "bridges"]})
         ids = dict(res[0]["rows"][0]["external_ids"][1])
         assert sorted(ids) == names
+        bridges = res[0]["rows"][0]["bridges"]
+        n_refs = 1 if bridges[0] == "uuid" else len(bridges[1])
+        assert n_refs == len(names)
         rpc.close()
     assert len(acked) > 20
 
@@ -297,6 +299,41 @@ def test_python_idl_reads_commits_and_sees_updates(hvs, tmp_path):
     hvs.vsctl("add-br", "from-vsctl")
     out, err = p.communicate("\n", timeout=30)
     assert "update True" in out, err
+
+
+IDL_COND_SCRIPT = r"""
+import sys, time
+import ovs.db.idl, ovs.poller
+helper = ovs.db.idl.SchemaHelper(location=sys.argv[2])
+helper.register_all()
+idl = ovs.db.idl.Idl(sys.argv[1], helper)
+def run_until(cond, t=10):
+    end = time.time() + t
+    while time.time() < end:
+        idl.run()
+        if cond():
+            return True
+        p = ovs.poller.Poller(); idl.wait(p); p.timer_wait(100); p.block()
+    return False
+def names():
+    return sorted(b.name for b in idl.tables["Bridge"].rows.values())
+print(run_until(lambda: names() == ["br0", "br1"]))
+idl.cond_change("Bridge", [["name", "==", "br1"]])
+print(run_until(lambda: names() == ["br1"]))
+idl.cond_change("Bridge", [True])
+print(run_until(lambda: names() == ["br0", "br1"]))
+"""
+
+
+def test_python_idl_conditional_monitoring(hvs, tmp_path):
+    schema = str(tmp_path / "schema")
+    open(schema, "w").write(hvs.client("get-schema", hvs.remote, DB)[1])
+    assert hvs.vsctl("init", "--", "add-br", "br0", "--", "add-br",
+                     "br1")[0] == 0
+    p = subprocess.run(["/usr/bin/python3", "-c", IDL_COND_SCRIPT,
+                        hvs.remote, schema], capture_output=True, text=True,
+                       timeout=60)
+    assert p.stdout.split() == ["True", "True", "True"], p.stderr
 
 
 # ------------------------------------------------------- many monitors
@@ -614,3 +651,81 @@ def test_real_ovs_vswitchd_works_against_hvs_ovsdb(hvs):
             except ProcessLookupError:
                 break
             time.sleep(0.05)
+
+
+def test_online_schema_conversion(hvs, tmp_path):
+    assert hvs.vsctl("init", "--", "add-br", "br0", "--", "set", "Bridge",
+                     "br0", "external_ids:keep=me")[0] == 0
+    schema = json.loads(hvs.client("get-schema", hvs.remote, DB)[1])
+    schema["version"] = "99.0.0"
+    schema["tables"]["Bridge"]["columns"]["hvs_test"] = {"type": "string"}
+    path = str(tmp_path / "new.ovsschema")
+    json.dump(schema, open(path, "w"))
+    # A db-change-aware client keeps working across the conversion.
+    c = Rpc(hvs.sock)
+    assert c.call("set_db_change_aware", [True])["result"] == {}
+    assert c.call("monitor_cond", [DB, "m", {"Bridge": [{
+        "columns": ["name"]}]}])["error"] is None
+    assert c.call("monitor_cond", ["_Server", "s", {"Database": [{
+        "columns": ["name", "schema"]}]}])["error"] is None
+    rc, out, err = hvs.client("convert", hvs.remote, path)
+    assert rc == 0, err
+    seen = set()
+    while len(seen) < 2:
+        m = c.notes.pop(0) if c.notes else c.recv()
+        if m.get("method") == "monitor_canceled":
+            assert m["params"] == ["m"]
+            seen.add("canceled")
+        elif m.get("method") == "update2":
+            (row,) = m["params"][1]["Database"].values()
+            assert "hvs_test" in json.dumps(row["modify"]["schema"])
+            seen.add("schema")
+    c.close()
+    assert hvs.vsctl("get", "Bridge", "br0", "external_ids:keep")[1] == \
+        "me\n"
+    rpc = Rpc(hvs.sock)
+    transact(rpc, {"op": "update", "table": "Bridge", "where": [],
+                   "row": {"hvs_test": "x"}})
+    rpc.close()
+    hvs.restart()
+    rpc = Rpc(hvs.sock)
+    res = transact(rpc, {"op": "select", "table": "Bridge", "where": [],
+                         "columns": ["hvs_test"]})
+    assert res[0]["rows"] == [{"hvs_test": "x"}]
+    rpc.close()
+    # A schema that the data does not fit is refused; nothing changes.
+    schema["version"] = "100.0.0"
+    schema["tables"]["Bridge"]["columns"]["hvs_test"] = {
+        "type": {"key": {"type": "string", "enum": ["set", ["a"]]}}}
+    json.dump(schema, open(path, "w"))
+    rc, out, err = hvs.client("convert", hvs.remote, path)
+    assert rc != 0
+    rpc = Rpc(hvs.sock)
+    res = transact(rpc, {"op": "select", "table": "Bridge", "where": [],
+                         "columns": ["hvs_test"]})
+    assert res[0]["rows"] == [{"hvs_test": "x"}]
+    rpc.close()
+
+
+def test_active_unix_remote_connects_out(tmp_path):
+    """--remote=unix:PATH: the server connects to a listening client and
+    serves it, and reconnects when that connection drops."""
+    path = str(tmp_path / "client.sock")
+    ls = socket.socket(socket.AF_UNIX)
+    ls.bind(path)
+    ls.listen(1)
+    ls.settimeout(10)
+    s = Server(str(tmp_path / "a"), extra=["--remote=unix:" + path])
+    try:
+        for _ in range(2):
+            conn, _addr = ls.accept()
+            conn.settimeout(10)
+            conn.sendall(b'{"id": 1, "method": "list_dbs", "params": []}')
+            buf = b""
+            while not buf.endswith(b"}"):
+                buf += conn.recv(4096)
+            assert json.loads(buf)["result"] == [DB, "_Server"]
+            conn.close()
+    finally:
+        s.stop()
+        ls.close()

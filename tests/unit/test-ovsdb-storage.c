@@ -280,6 +280,36 @@ test_schema_conversion(void **state)
     ovsdb_destroy(db);
 }
 
+static void
+test_failed_conversion_keeps_data(void **state)
+{
+    struct ovsdb_storage *st;
+    struct ovsdb_schema *s;
+    struct ovsdb *db;
+    json_t *j;
+
+    (void) state;
+    open_db(&db, &st, NULL);
+    commit(db, st, "a");
+    commit(db, st, "b");
+    ovsdb_storage_close(st);
+    ovsdb_destroy(db);
+    /* A newer schema with an index that the data violates (both bridges
+     * have the default datapath_type). */
+    j = json_load_file(OVSDB_SCHEMA_FILE, 0, NULL);
+    json_object_set_new(j, "version", json_string("99.0.0"));
+    json_object_set_new(json_object_get(json_object_get(j, "tables"),
+                                        "Bridge"), "indexes",
+                        json_pack("[[s]]", "datapath_type"));
+    assert_null(ovsdb_schema_from_json(&s, j));
+    json_decref(j);
+    assert_null(ovsdb_storage_open(path, s, &db, &st));
+    assert_int_equal(n_bridges(db), 2);
+    assert_string_not_equal(db->schema->version, "99.0.0");
+    ovsdb_storage_close(st);
+    ovsdb_destroy(db);
+}
+
 int
 main(void)
 {
@@ -293,6 +323,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_conversion, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_failed_conversion_keeps_data,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -293,6 +293,42 @@ test_weak_refs(void **state)
 }
 
 static void
+test_explicit_uuid(void **state)
+{
+    static const char u[] = "12345678-1234-4234-8234-123456789abc";
+    struct ovsdb *db = new_db();
+    const struct ovsdb_row *root;
+    struct ovsdb_table *t;
+    struct uuid want;
+    json_t *r;
+    size_t pos;
+
+    (void) state;
+    r = run(db, "[{\"op\": \"insert\", \"table\": \"Open_vSwitch\", "
+            "\"row\": {\"bridges\": [\"named-uuid\", \"b\"]}},"
+            " {\"op\": \"insert\", \"table\": \"Bridge\", \"uuid-name\": "
+            "\"b\", \"uuid\": \"12345678-1234-4234-8234-123456789abc\", "
+            "\"row\": {\"name\": \"br0\"}}]", NULL, NULL);
+    assert_null(last_error(r));
+    assert_string_equal(json_string_value(json_array_get(json_object_get(
+        json_array_get(r, 1), "uuid"), 1)), u);
+    json_decref(r);
+    t = ovsdb_find_table(db, "Open_vSwitch");
+    root = HMAP_CONTAINER(hmap_first(&t->rows, &pos), struct ovsdb_row,
+                          node);
+    assert_true(uuid_from_string(&want, u));
+    assert_true(uuid_equals(&root->fields[ovsdb_table_find_column(
+        t->schema, "bridges")->index].keys[0].u, &want));
+    /* The same uuid again, even in another table, is refused. */
+    r = run(db, "[{\"op\": \"insert\", \"table\": \"Manager\", "
+            "\"uuid\": \"12345678-1234-4234-8234-123456789abc\", "
+            "\"row\": {\"target\": \"x\"}}]", NULL, NULL);
+    assert_string_equal(last_error(r), "duplicate uuid");
+    json_decref(r);
+    ovsdb_destroy(db);
+}
+
+static void
 test_wait_abort_assert(void **state)
 {
     struct ovsdb *db = new_db();
@@ -399,6 +435,7 @@ main(void)
         cmocka_unit_test(test_integrity_and_gc),
         cmocka_unit_test(test_indexes_and_max_rows),
         cmocka_unit_test(test_weak_refs),
+        cmocka_unit_test(test_explicit_uuid),
         cmocka_unit_test(test_wait_abort_assert),
         cmocka_unit_test(test_monitor_updates),
     };
