@@ -183,11 +183,12 @@ parse_vxlan_opts(const struct attr *a, struct flow_tnl *t)
     return 0;
 }
 
-/* Parses the OVS_TUNNEL_KEY_ATTR_* of a set(tunnel()) into 't' with the
- * kernel's rules for a tunnel to send on (a destination and a TTL). */
+/* Parses the OVS_TUNNEL_KEY_ATTR_* of a set(tunnel()) into 't' (and its
+ * Geneve options into 'opts', FLOW_TNL_OPTS_MAX bytes, unless NULL) with
+ * the kernel's rules for a tunnel to send on (a destination and a TTL). */
 static int
 parse_set_tunnel(const uint8_t *data, size_t len, struct flow_tnl *t,
-                 const char **reason)
+                 uint8_t *opts, const char **reason)
 {
     static const int lens[OVS_TUNNEL_KEY_ATTR_MAX + 1] = {
         [OVS_TUNNEL_KEY_ATTR_ID] = 8,
@@ -270,6 +271,13 @@ parse_set_tunnel(const uint8_t *data, size_t len, struct flow_tnl *t,
                 return tun_fail(reason, "malformed Geneve options");
             }
             geneve = a.len > 0;
+            if (geneve) {
+                t->flags |= FLOW_TNL_F_GENEVE_OPT;
+                t->opts_len = (uint8_t) a.len;
+                if (opts) {
+                    memcpy(opts, a.data, a.len);
+                }
+            }
             break;
         case OVS_TUNNEL_KEY_ATTR_VXLAN_OPTS:
             if (geneve) {
@@ -466,7 +474,7 @@ validate_set(const struct vctx *c, const struct vstate *st,
         if (masked) {
             return vfail(c, -EINVAL, "masked set(tunnel) is not allowed");
         }
-        err = parse_set_tunnel(k.data, k.len, &tnl, c->reason);
+        err = parse_set_tunnel(k.data, k.len, &tnl, NULL, c->reason);
         return err;
     case OVS_KEY_ATTR_IPV4:
     case OVS_KEY_ATTR_IPV6:
@@ -821,8 +829,12 @@ validate_one(const struct vctx *c, const struct attr *a, struct vstate *st,
             return vfail(c, -EINVAL, "drop must be the last action");
         }
         return 0;
-    case OVS_ACTION_ATTR_CT:
     case OVS_ACTION_ATTR_CT_CLEAR:
+        /* The kernel accepts ct_clear even without conntrack; with no
+         * connection state to drop it does nothing (hvs has none), and
+         * vswitchd warns at startup if the probe for it fails. */
+        return 0;
+    case OVS_ACTION_ATTR_CT:
         return vfail(c, -EOPNOTSUPP, "conntrack is not supported");
     case OVS_ACTION_ATTR_METER:
         return vfail(c, -EOPNOTSUPP, "meters are not supported");
@@ -1391,15 +1403,14 @@ exec_set(struct dp_packet *p, struct xstate *st, const struct attr *a,
         st->key->skb_mark = p->md.skb_mark;
         return 0;
     case OVS_KEY_ATTR_TUNNEL: {
+        uint8_t opts[FLOW_TNL_OPTS_MAX];
         const char *why;
         struct flow_tnl t;
 
-        if (!masked && !parse_set_tunnel(k.data, k.len, &t, &why)) {
-            /* Options have no room in the packet metadata; the egress
-             * tunnel gets the rest. */
-            t.flags &= ~(FLOW_TNL_F_GENEVE_OPT);
-            t.opts_len = 0;
+        if (!masked && !parse_set_tunnel(k.data, k.len, &t, opts, &why)) {
             p->md.tunnel = t;
+            p->md.tunnel_tx = true;
+            memcpy(p->md.tun_opts, opts, t.opts_len);
         }
         return 0;
     }

@@ -156,12 +156,11 @@ flow_new(struct genl_req *req, struct reply *r, struct datapath *dp)
         return err;
     }
     get_ufid(a[OVS_FLOW_ATTR_UFID], &id);
-    if (!id.ufid_len) {
-        err = fnl_parse_match(a[OVS_FLOW_ATTR_KEY], NULL, &exact,
-                              &req->ext_msg);
-        if (err) {
-            return err;
-        }
+    /* The key as sent, unmasked: the identity of a flow without a UFID,
+     * and what the kernel looks an existing flow up with. */
+    err = fnl_parse_match(a[OVS_FLOW_ATTR_KEY], NULL, &exact, &req->ext_msg);
+    if (err) {
+        return err;
     }
     err = act_validate(a[OVS_FLOW_ATTR_ACTIONS], &m, &acts, &req->ext_msg);
     if (err) {
@@ -173,7 +172,7 @@ flow_new(struct genl_req *req, struct reply *r, struct datapath *dp)
     if (!f) {
         uint32_t n;
         urcu_memb_read_lock();
-        f = flow_table_lookup(dp->table, &m.key, &n);
+        f = flow_table_lookup(dp->table, &exact.key, &n);
         urcu_memb_read_unlock();
     }
     uint32_t ufid_flags = get_ufid_flags(a[OVS_FLOW_ATTR_UFID_FLAGS]);
@@ -198,9 +197,13 @@ flow_new(struct genl_req *req, struct reply *r, struct datapath *dp)
         return 0;
     }
 
-    /* An existing flow: update its actions unless told not to. */
+    /* An existing flow: update its actions unless told not to.  Like the
+     * kernel, take NLM_F_CREATE alone as "create only" (genetlink reads
+     * NLM_F_EXCL as a dump flag, so vswitchd sends CREATE): a batch of
+     * upcalls may yield the same megaflow under two UFIDs, and the second
+     * must fail with EEXIST rather than silently join the first. */
     uint16_t fl = req->nlh->nlmsg_flags;
-    if ((fl & (NLM_F_CREATE | NLM_F_EXCL)) == (NLM_F_CREATE | NLM_F_EXCL)) {
+    if (fl & (NLM_F_CREATE | NLM_F_EXCL)) {
         free(acts);
         req->ext_msg = "flow already exists";
         return -EEXIST;

@@ -57,6 +57,7 @@ packet_execute(struct genl_req *req)
         dp_packet_free(p);
         return err;
     }
+    memcpy(p->md.tun_opts, tun_opts, p->md.tunnel.opts_len);
     if (a[OVS_PACKET_ATTR_HASH]) {
         p->md.dp_hash = (uint32_t) mnl_attr_get_u64(a[OVS_PACKET_ATTR_HASH]);
     }

@@ -39,6 +39,9 @@ put_vport(struct reply *r, const struct vport *v, uint32_t seq,
     if (v->ifindex) {
         mnl_attr_put_u32(nlh, OVS_VPORT_ATTR_IFINDEX, v->ifindex);
     }
+    if (v->ops->put_options) {
+        v->ops->put_options(v, nlh, reply_room(r, nlh));
+    }
     struct ovs_vport_stats st;
     vport_get_stats(v, &st);
     mnl_attr_put(nlh, OVS_VPORT_ATTR_STATS, sizeof st, &st);
@@ -141,11 +144,13 @@ vport_new(struct genl_req *req, struct reply *r)
     }
     uint32_t port_no = a[OVS_VPORT_ATTR_PORT_NO]
         ? mnl_attr_get_u32(a[OVS_VPORT_ATTR_PORT_NO]) : UINT32_MAX;
-    err = dp_port_add(dp, mnl_attr_get_u32(a[OVS_VPORT_ATTR_TYPE]),
-                      mnl_attr_get_str(a[OVS_VPORT_ATTR_NAME]), port_no,
-                      mnl_attr_get_payload(a[OVS_VPORT_ATTR_UPCALL_PID]),
-                      mnl_attr_get_payload_len(a[OVS_VPORT_ATTR_UPCALL_PID])
-                      / 4, &v, &why);
+    err = dp_port_add_opts(dp, mnl_attr_get_u32(a[OVS_VPORT_ATTR_TYPE]),
+                           mnl_attr_get_str(a[OVS_VPORT_ATTR_NAME]), port_no,
+                           a[OVS_VPORT_ATTR_OPTIONS],
+                           mnl_attr_get_payload(a[OVS_VPORT_ATTR_UPCALL_PID]),
+                           mnl_attr_get_payload_len(
+                               a[OVS_VPORT_ATTR_UPCALL_PID]) / 4,
+                           &v, &why);
     if (err) {
         req->ext_msg = why;
         LOG_INFO("%s: cannot add port %s: %s", dp->name,

@@ -627,3 +627,91 @@ offload_verify_csum(const struct dp_packet *p)
     }
     return csum_fold(csum_partial(d + h.l4, l4_len, sum)) ? -EBADMSG : 0;
 }
+
+int
+offload_repair_csum(struct dp_packet *p)
+{
+    uint8_t *d = dp_packet_data(p);
+    size_t l4_len, field;
+    uint32_t pseudo, sum;
+    uint16_t partial, c;
+    struct hdrs h;
+
+    if (p->vnet.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM
+                         | VIRTIO_NET_HDR_F_DATA_VALID)
+        || parse_ip(d, p->len, true, &h) || h.fragment) {
+        return 0;
+    }
+    l4_len = h.end - h.l4;
+    if (h.proto == IPPROTO_TCP && l4_len >= 20) {
+        field = h.l4 + 16;
+    } else if (h.proto == IPPROTO_UDP && l4_len >= 8) {
+        field = h.l4 + 6;
+        if (!h.v6 && !d[field] && !d[field + 1]) {
+            return 0;           /* no checksum */
+        }
+    } else {
+        return 0;
+    }
+    pseudo = pseudo_sum(d, &h, h.proto, l4_len);
+    sum = csum_partial(d + h.l4, l4_len, pseudo);
+    if (!csum_fold(sum)) {
+        p->vnet.flags |= VIRTIO_NET_HDR_F_DATA_VALID;
+        return 0;
+    }
+    /* The partial form: the folded pseudo-header sum, not complemented. */
+    partial = (uint16_t) ~csum_fold(pseudo);
+    memcpy(&c, d + field, 2);
+    if (c != partial) {
+        return -EBADMSG;
+    }
+    if (dp_packet_shared(p) && dp_packet_make_writable(p, 0)) {
+        return -ENOMEM;
+    }
+    d = dp_packet_data(p);
+    d[field] = 0;
+    d[field + 1] = 0;
+    c = csum_fold(csum_partial(d + h.l4, l4_len, pseudo));
+    if (h.proto == IPPROTO_UDP && !c) {
+        c = 0xffff;
+    }
+    memcpy(d + field, &c, 2);
+    p->vnet.flags |= VIRTIO_NET_HDR_F_DATA_VALID;
+    return 0;
+}
+
+int
+offload_mark_super(struct dp_packet *p, size_t l3_mtu)
+{
+    uint8_t *d = dp_packet_data(p);
+    size_t l4_len, thl, hdrs;
+    uint16_t partial;
+    struct hdrs h;
+
+    /* The IP length field of a super-packet may not hold its length: the
+     * frame end bounds it. */
+    if (p->vnet.flags || p->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE
+        || parse_ip(d, p->len, false, &h) || h.fragment
+        || h.proto != IPPROTO_TCP || h.end - h.l3 <= l3_mtu
+        || h.end - h.l4 < 20) {
+        return 0;
+    }
+    l4_len = h.end - h.l4;
+    thl = (size_t) (d[h.l4 + 12] >> 4) * 4;
+    hdrs = h.l4 - h.l3 + thl;
+    if (thl < 20 || thl > l4_len || hdrs + 8 > l3_mtu
+        || (dp_packet_shared(p) && dp_packet_make_writable(p, 0))) {
+        return 0;
+    }
+    d = dp_packet_data(p);
+    partial = (uint16_t) ~csum_fold(pseudo_sum(d, &h, IPPROTO_TCP, l4_len));
+    memcpy(d + h.l4 + 16, &partial, 2);
+    p->vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    p->vnet.csum_start = (uint16_t) h.l4;
+    p->vnet.csum_offset = 16;
+    p->vnet.gso_type = h.v6 ? VIRTIO_NET_HDR_GSO_TCPV6
+                            : VIRTIO_NET_HDR_GSO_TCPV4;
+    p->vnet.gso_size = (uint16_t) (l3_mtu - hdrs);
+    p->vnet.hdr_len = (uint16_t) (h.l4 + thl);
+    return 1;
+}

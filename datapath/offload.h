@@ -28,4 +28,24 @@ int offload_segment(const struct dp_packet *p, struct dp_packet **segs,
  * a packet's payload (tunnel decapsulation). */
 int offload_verify_csum(const struct dp_packet *p);
 
+/* For frames that crossed a host socket without their offload state (the
+ * inner frame of a tunnel datagram received on a UDP socket): a sender on
+ * this host (veth, the kernel's vxlan device) may have left the inner TCP
+ * or UDP checksum partial, holding only the pseudo-header sum, since the
+ * socket reports nothing about it.  Verifies the L4 checksum; a wrong one
+ * that has exactly the partial form is completed in place.  Marks the
+ * packet VIRTIO_NET_HDR_F_DATA_VALID when the checksum is (now) correct.
+ * Returns 0, or -EBADMSG for a wrong checksum that is left as it is (the
+ * receiver drops it, as after a kernel bridge), -ENOMEM if the data
+ * could not be made writable. */
+int offload_repair_csum(struct dp_packet *p);
+
+/* Also for frames that crossed a host socket: a TCP super-packet (GSO)
+ * of a sender on this host reaches a UDP or raw socket whole, without its
+ * segment size.  If 'p' is a TCP/IP frame whose IP datagram is longer
+ * than 'l3_mtu', marks it as a super-packet again (NEEDS_CSUM with the
+ * checksum field in partial form, GSO TCPV4/TCPV6) with segments that fit
+ * 'l3_mtu', and returns 1; returns 0 for anything else. */
+int offload_mark_super(struct dp_packet *p, size_t l3_mtu);
+
 #endif /* HVS_OFFLOAD_H */

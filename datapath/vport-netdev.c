@@ -587,6 +587,13 @@ netdev_query(struct vport *v, int fd, const char **reason)
         return errno == ENODEV ? -ENODEV : -errno;
     }
     v->ifindex = ifr.ifr_ifindex;
+    if (vport_is_kernel_tunnel_md(v->ifindex)) {
+        /* Open vSwitch made it (vxlan_sys_4789 ...) and falls back to a
+         * tunnel vport when the datapath refuses it. */
+        *reason = "a kernel tunnel device in metadata mode cannot be a "
+                  "netdev port; use a tunnel vport";
+        return -EOPNOTSUPP;
+    }
     if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
         *reason = "cannot read the interface flags";
         return -errno;

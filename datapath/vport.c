@@ -17,6 +17,9 @@
 static const struct vport_ops *const vport_types[] = {
     &vport_netdev_ops,
     &vport_internal_ops,
+    &vport_vxlan_ops,
+    &vport_geneve_ops,
+    &vport_gre_ops,
 };
 
 const struct vport_ops *

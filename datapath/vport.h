@@ -18,6 +18,8 @@
 
 struct datapath;
 struct dp_packet;
+struct nlattr;
+struct nlmsghdr;
 
 /* Per-port counters, as struct ovs_vport_stats. */
 struct vport_stats {
@@ -52,6 +54,9 @@ struct vport {
     struct vport_upcall_pids *_Atomic upcall_pids;
     struct vport_stats stats;
     void *priv;                 /* type-specific state */
+    /* OVS_VPORT_ATTR_OPTIONS of the request that creates the port, for
+     * open() only (NULL if none); cleared once open() returns. */
+    const struct nlattr *options;
 };
 
 /* Batch size of receive and send calls. */
@@ -78,10 +83,19 @@ struct vport_ops {
      * offload_segment); p->cutlen is honoured.  Never blocks for long:
      * when the device queue is full, drops and counts tx_dropped. */
     void (*send)(struct vport *v, struct dp_packet **pkts, int n);
+    /* Optional: appends the port's OVS_VPORT_ATTR_OPTIONS to a reply
+     * (tunnel ports: their UDP port and extensions, as the kernel does).
+     * Returns false if 'buflen' bytes of 'nlh' have no room for it. */
+    bool (*put_options)(const struct vport *v, struct nlmsghdr *nlh,
+                        size_t buflen);
 };
 
 extern const struct vport_ops vport_netdev_ops;
 extern const struct vport_ops vport_internal_ops;
+/* Tunnel vports (vport-tunnel.c). */
+extern const struct vport_ops vport_vxlan_ops;
+extern const struct vport_ops vport_geneve_ops;
+extern const struct vport_ops vport_gre_ops;
 
 /* The ops for 'type', or NULL if hvs does not support it. */
 const struct vport_ops *vport_ops_find(enum ovs_vport_type type);
@@ -90,6 +104,22 @@ const struct vport_ops *vport_ops_find(enum ovs_vport_type type);
 void vport_get_stats(const struct vport *v, struct ovs_vport_stats *out);
 
 /* Helpers for the vport types (vport-*.c), not for the datapath. */
+
+/* Whether host interface 'ifindex' is a kernel tunnel device in
+ * collect-metadata mode (what Open vSwitch creates for its tunnel ports
+ * through rtnetlink, e.g. vxlan_sys_4789).  Such a device is useless as a
+ * netdev port, since the tunnel metadata does not cross a packet socket;
+ * refusing it makes Open vSwitch fall back to a tunnel vport. */
+bool vport_is_kernel_tunnel_md(int ifindex);
+
+/* The receive path of a tunnel vport of 'type' without its socket, for
+ * tests and the fuzz target: decapsulates the datagram 'dgram' (for GRE
+ * the IPv4 packet) into a new packet with its tunnel metadata and offload
+ * state, as if it came in on an interface whose inner IP datagrams may be
+ * 'l3_mtu' bytes long.  Returns NULL if the datagram is malformed. */
+struct dp_packet *vport_tunnel_decap(enum ovs_vport_type type, bool gbp,
+                                     const uint8_t *dgram, size_t len,
+                                     size_t l3_mtu);
 
 struct virtio_net_hdr;
 

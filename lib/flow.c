@@ -434,9 +434,7 @@ extract_metadata(const struct dp_packet *p, struct flow_key *key)
     key->priority = p->md.priority;
     key->skb_mark = p->md.skb_mark;
     /* Field by field, so that padding in the metadata cannot leak into
-     * the key's hash.  The options bytes do not travel in the metadata:
-     * whoever has them (the tunnel receive path) fills tun_opts and
-     * tunnel.opts_len after extraction. */
+     * the key's hash. */
     key->tunnel.tun_id = t->tun_id;
     key->tunnel.ipv4_src = t->ipv4_src;
     key->tunnel.ipv4_dst = t->ipv4_dst;
@@ -448,6 +446,12 @@ extract_metadata(const struct dp_packet *p, struct flow_key *key)
     key->tunnel.tp_src = t->tp_src;
     key->tunnel.tp_dst = t->tp_dst;
     key->tunnel.vxlan_gbp = t->vxlan_gbp;
+    if (t->opts_len) {
+        /* Geneve options received by a tunnel vport or set by the
+         * sender's key (OVS_PACKET_CMD_EXECUTE). */
+        key->tunnel.opts_len = t->opts_len;
+        memcpy(key->tun_opts, p->md.tun_opts, t->opts_len);
+    }
 }
 
 void

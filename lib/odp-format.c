@@ -22,7 +22,7 @@
 #include "dpif.h"
 #include "flow-netlink.h"
 
-/* ---- the buffer ----------------------------------------------------------- */
+/* ---- the buffer --------------------------------------------------------- */
 
 void
 odp_buf_put(struct odp_buf *b, const char *fmt, ...)
@@ -118,7 +118,7 @@ put_hex_number(struct odp_buf *b, const uint8_t *p, size_t n)
     }
 }
 
-/* ---- small helpers -------------------------------------------------------- */
+/* ---- small helpers ------------------------------------------------------ */
 
 static bool
 all_bytes(const void *p_, size_t n, uint8_t v)
@@ -189,10 +189,13 @@ find_attr(const void *data, size_t len, uint16_t type)
     return NULL;
 }
 
+/* Bytes after the last whole attribute.  The last attribute's padding may
+ * be missing, which leaves 'a' up to 3 bytes past the end. */
 static size_t
 leftover(const void *data, size_t len, const struct nlattr *a)
 {
-    return (size_t) ((const char *) data + len - (const char *) a);
+    const char *end = (const char *) data + len;
+    return (const char *) a < end ? (size_t) (end - (const char *) a) : 0;
 }
 
 static void
@@ -210,7 +213,7 @@ put_leftover(struct odp_buf *b, const void *data, size_t len,
     }
 }
 
-/* ---- masks ---------------------------------------------------------------- */
+/* ---- masks -------------------------------------------------------------- */
 
 /* The mask that applies to one attribute or one stream of attributes:
  * none at all (everything exact, as in set() actions), the attribute's own
@@ -319,7 +322,7 @@ mask_is_wildcard(uint16_t type, const struct mask *m)
     }
 }
 
-/* ---- fields --------------------------------------------------------------- */
+/* ---- fields ------------------------------------------------------------- */
 
 /* Every field writer follows one rule: with no mask the field is exact and
  * printed; a zero mask hides it unless verbose; a partial mask prints
@@ -470,7 +473,7 @@ fld_frag(struct odp_buf *b, uint8_t k, const uint8_t *m)
     odp_buf_put(b, "frag=%s,", frag_name(k));
 }
 
-/* ---- flags ---------------------------------------------------------------- */
+/* ---- flags -------------------------------------------------------------- */
 
 typedef const char *bit_name_fn(uint32_t bit);
 
@@ -603,7 +606,7 @@ odp_format_tcp_flags(struct odp_buf *b, uint16_t f)
     }
 }
 
-/* ---- key attributes ------------------------------------------------------- */
+/* ---- key attributes ----------------------------------------------------- */
 
 /* Payload lengths Open vSwitch checks before formatting; -1 variable,
  * -2 nested. */
@@ -1309,7 +1312,7 @@ odp_format_match(struct odp_buf *b, const struct flow_key *key,
     return 0;
 }
 
-/* ---- actions -------------------------------------------------------------- */
+/* ---- actions ------------------------------------------------------------ */
 
 static void actions_list(struct odp_buf *, const void *, size_t,
                          const struct odp_format_opts *);
@@ -1716,7 +1719,7 @@ odp_format_actions(struct odp_buf *b, const void *actions, size_t len,
     actions_list(b, actions, len, o ? o : &default_opts);
 }
 
-/* ---- statistics and whole flows ------------------------------------------- */
+/* ---- statistics and whole flows ----------------------------------------- */
 
 void
 odp_format_stats(struct odp_buf *b, const struct dpif_flow_stats *st,

@@ -38,6 +38,13 @@ struct dp_packet_md {
     uint32_t priority;
     uint32_t skb_mark;
     struct flow_tnl tunnel;     /* received tunnel metadata, or to send */
+    /* Whether 'tunnel' was set by set(tunnel) (metadata to send with) rather
+     * than received: a tunnel vport sends only the former, as the kernel's
+     * send only TX tunnel info. */
+    bool tunnel_tx;
+    /* Tunnel options (Geneve TLVs): the first tunnel.opts_len bytes are
+     * meaningful, the rest is left as it is (not cleared per packet). */
+    uint8_t tun_opts[FLOW_TNL_OPTS_MAX];
 };
 
 struct dp_packet {

@@ -16,6 +16,7 @@
 #include "dpif.h"
 #include "hvs/dp-ext.h"
 #include "log.h"
+#include "ofconn.h"
 #include "ovsdb-idl.h"
 #include "unixctl.h"
 #include "upcall.h"
@@ -180,6 +181,15 @@ main(int argc, char *argv[])
         ev.data.u32 = 3;
         epoll_ctl(epfd, EPOLL_CTL_ADD, dpif_port_events_fd(dpif), &ev);
     }
+    /* OpenFlow management sockets: one epoll set of their own, polled
+     * here as one descriptor. */
+    char *rundir = daemon_path(&opts, "");
+    int offd = rundir ? ofconn_init(rundir, dpif) : -ENOMEM;
+    free(rundir);
+    if (offd >= 0) {
+        ev.data.u32 = 4;
+        epoll_ctl(epfd, EPOLL_CTL_ADD, offd, &ev);
+    }
     LOG_INFO("hvs-vswitchd %s: database %s, datapath %s", HVS_VERSION, db,
              DATAPATH_NAME);
     daemon_ready(&opts);
@@ -212,6 +222,7 @@ main(int argc, char *argv[])
         }
         ovsdb_idl_run(idl);
         bridge_run();
+        ofconn_run();
         if (mono_ms() >= next_status) {
             bridge_update_status();
             next_status = mono_ms() + STATUS_INTERVAL_MS;
@@ -221,6 +232,7 @@ main(int argc, char *argv[])
     /* The datapath and its flows stay: a restarted hvs-vswitchd takes
      * them over, and forwarding goes on meanwhile. */
     udpif_stop();
+    ofconn_destroy();
     unixctl_server_destroy(unixctl);
     ovsdb_idl_destroy(idl);
     bridge_destroy();

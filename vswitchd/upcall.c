@@ -166,6 +166,7 @@ struct seen {
     uint8_t ufid[16];
     uint64_t first_ms;
     uint64_t pass;
+    uint64_t packets, bytes;    /* already credited to OpenFlow rules */
 };
 
 static struct seen *seen;
@@ -220,9 +221,23 @@ revalidate_flow(const struct dpif_flow *f, void *aux)
     }
     bool del = ctx->now > last && ctx->now - last > atomic_load(&max_idle_ms);
     if (!del) {
+        /* New packets since the last pass go to the OpenFlow rules the
+         * flow's translation hits (credited before the real translation,
+         * which 'xo' must hold below). */
+        struct seen *s = seen_get(f->ufid);
         pthread_rwlock_rdlock(&xlate_lock);
+        if (s && f->stats.packets > s->packets) {
+            xlate_credit(xlate_cfg, &f->key, f->stats.packets - s->packets,
+                         f->stats.bytes - s->bytes,
+                         f->stats.used ? f->stats.used : ctx->now,
+                         &ctx->xo);
+        }
         xlate(xlate_cfg, &f->key, false, ctx->now / 1000, &ctx->xo);
         pthread_rwlock_unlock(&xlate_lock);
+        if (s) {
+            s->packets = f->stats.packets;
+            s->bytes = f->stats.bytes;
+        }
         fnl_normalize_mask(&f->key, &ctx->xo.mask);
         if (memcmp(&ctx->xo.mask, &f->mask, sizeof f->mask)) {
             del = true;         /* the decision now needs other fields */

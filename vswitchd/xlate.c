@@ -1,5 +1,8 @@
-/* Translation of a flow through a bridge: for now the default rule
- * "priority=0 actions=NORMAL" (MAC learning switch with VLANs). */
+/* Translation of a flow through a bridge: the packet's trip through the
+ * bridge's OpenFlow tables (rules.h), starting in table 0, becomes
+ * datapath actions; every key field a rule lookup or an action consulted
+ * goes into the megaflow mask.  The NORMAL action is the MAC learning
+ * switch with VLANs below. */
 #include "xlate.h"
 
 #include <arpa/inet.h>
@@ -8,17 +11,37 @@
 #include <string.h>
 
 #include "mac-learning.h"
+#include "ofp-actions.h"
+#include "ofp-match.h"
 #include "ofproto.h"
+#include "rules.h"
 
 #define ETH_TYPE_VLAN 0x8100
 #define ETH_TYPE_VLAN_8021AD 0x88a8
 #define VID_MASK 0x0fff
+
+#define MAX_RESUBMIT_DEPTH 64
 
 struct ctx {
     const struct xlate_cfg *cfg;
     const struct flow_key *key;
     struct xlate_out *out;
     int cur_vlan;               /* VLAN tag on the packet now, or -1 */
+
+    /* OpenFlow pipeline state. */
+    struct ofp_fields pkt;      /* the packet as the actions changed it;
+                                 * key.in_port is the OpenFlow port */
+    uint16_t cur_tci;           /* tag on the datapath packet (host order,
+                                 * with the CFI bit), 0 when untagged */
+    const struct ofport *in;
+    struct rule_set *rules;
+    bool learn;
+    uint64_t now;
+    int depth;
+    bool stopped;               /* dec_ttl hit zero: the packet dies */
+    uint64_t credit_packets;    /* statistics for every rule hit */
+    uint64_t credit_bytes, credit_used_ms;
+    struct ofpacts action_set;
 };
 
 static void
@@ -186,12 +209,404 @@ normal(struct ctx *c, const struct ofport *in, bool learn, uint64_t now)
     }
 }
 
-void
-xlate(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
-      uint64_t now, struct xlate_out *out)
-{
-    struct ctx c = { cfg, key, out, -1 };
+/* ---- the OpenFlow pipeline ---------------------------------------------- */
 
+static const struct ofport *
+port_by_ofp(const struct ofproto *br, uint32_t ofp)
+{
+    if (ofp == OFPP_LOCAL) {
+        ofp = OFPP_LOCAL_NO;
+    }
+    for (unsigned i = 0; i < br->n_ports; i++) {
+        if (br->ports[i]->ofp_port == ofp) {
+            return br->ports[i];
+        }
+    }
+    return NULL;
+}
+
+/* Makes the datapath packet's VLAN tag what the pipeline set. */
+static void
+commit_vlan(struct ctx *c)
+{
+    uint16_t want = ntohs(c->pkt.key.vlan_tci);
+
+    if (!(want & FLOW_VLAN_CFI)) {
+        want = 0;
+    }
+    if (c->cur_tci == want) {
+        return;
+    }
+    if (c->cur_tci) {
+        put_attr(c, OVS_ACTION_ATTR_POP_VLAN, NULL, 0);
+    }
+    if (want) {
+        struct ovs_action_push_vlan pv = {
+            .vlan_tpid = htons(ETH_TYPE_VLAN),
+            .vlan_tci = htons(want),
+        };
+        put_attr(c, OVS_ACTION_ATTR_PUSH_VLAN, &pv, sizeof pv);
+    }
+    c->cur_tci = want;
+    c->cur_vlan = want ? (want & VID_MASK) : -1;
+}
+
+static void
+output_port(struct ctx *c, const struct ofport *p)
+{
+    if (p->odp_port == UINT32_MAX) {
+        return;                 /* the controller's pseudo input port */
+    }
+    commit_vlan(c);
+    if (p->tnl.type) {
+        put_tunnel(c, &p->tnl);
+    }
+    uint32_t odp = p->odp_port;
+    put_attr(c, OVS_ACTION_ATTR_OUTPUT, &odp, sizeof odp);
+}
+
+static void
+do_output(struct ctx *c, uint32_t port)
+{
+    const struct ofproto *br = c->in->bridge;
+
+    switch (port) {
+    case OFPP_IN_PORT:
+        output_port(c, c->in);
+        break;
+    case OFPP_NORMAL:
+        normal(c, c->in, c->learn, c->now);
+        c->cur_tci = c->cur_vlan >= 0 ? (c->cur_vlan | FLOW_VLAN_CFI) : 0;
+        break;
+    case OFPP_FLOOD:
+    case OFPP_ALL:
+        for (unsigned i = 0; i < br->n_ports; i++) {
+            if (br->ports[i] != c->in) {
+                output_port(c, br->ports[i]);
+            }
+        }
+        break;
+    case OFPP_CONTROLLER:
+    case OFPP_TABLE:
+    case OFPP_ANY:
+        /* Packet-ins are not implemented yet: the packet is dropped. */
+        break;
+    default: {
+        const struct ofport *p = port_by_ofp(br, port);
+        /* OpenFlow never sends back out of the input port implicitly. */
+        if (p && p != c->in) {
+            output_port(c, p);
+        }
+        break;
+    }
+    }
+}
+
+/* Emits OVS_ACTION_ATTR_SET_MASKED of key attribute 'type' whose value
+ * and mask are 'len' bytes each. */
+static void
+put_set_masked(struct ctx *c, uint16_t type, const void *val,
+               const void *mask, size_t len)
+{
+    uint8_t buf[2 * 64 + 4] __attribute__((aligned(4)));
+    struct nlattr *a = (struct nlattr *) buf;
+
+    a->nla_type = type;
+    a->nla_len = MNL_ATTR_HDRLEN + 2 * len;
+    /* The datapath insists that the value has no bits outside the
+     * mask. */
+    for (size_t i = 0; i < len; i++) {
+        buf[MNL_ATTR_HDRLEN + i] = ((const uint8_t *) val)[i]
+                                   & ((const uint8_t *) mask)[i];
+    }
+    memcpy(buf + MNL_ATTR_HDRLEN + len, mask, len);
+    put_attr(c, OVS_ACTION_ATTR_SET_MASKED, buf, a->nla_len);
+}
+
+static bool
+pkt_is(const struct ctx *c, uint16_t eth_type)
+{
+    return c->pkt.key.eth_type == htons(eth_type);
+}
+
+static void
+set_l3_ipv4(struct ctx *c, const struct flow_key *old)
+{
+    const struct flow_key *k = &c->pkt.key;
+    struct ovs_key_ipv4 v = {
+        .ipv4_src = k->ipv4_src, .ipv4_dst = k->ipv4_dst,
+        .ipv4_tos = k->ip_tos, .ipv4_ttl = k->ip_ttl,
+    };
+    struct ovs_key_ipv4 m = {
+        .ipv4_src = k->ipv4_src != old->ipv4_src ? UINT32_MAX : 0,
+        .ipv4_dst = k->ipv4_dst != old->ipv4_dst ? UINT32_MAX : 0,
+        .ipv4_tos = k->ip_tos != old->ip_tos ? 0xff : 0,
+        .ipv4_ttl = k->ip_ttl != old->ip_ttl ? 0xff : 0,
+    };
+    put_set_masked(c, OVS_KEY_ATTR_IPV4, &v, &m, sizeof v);
+}
+
+static void
+do_set_field(struct ctx *c, const struct ofpact *a)
+{
+    struct flow_key old = c->pkt.key;
+    struct flow_key *k = &c->pkt.key;
+    struct flow_key *wc = &c->out->mask;
+    enum mf_id id = a->field;
+
+    switch (id) {
+    case MF_ETH_SRC:
+    case MF_ETH_DST: {
+        mf_set(id, false, a->value, &c->pkt);
+        struct ovs_key_ethernet v, m;
+        memcpy(v.eth_src, k->eth_src, 6);
+        memcpy(v.eth_dst, k->eth_dst, 6);
+        memset(&m, 0, sizeof m);
+        memset(id == MF_ETH_SRC ? m.eth_src : m.eth_dst, 0xff, 6);
+        put_set_masked(c, OVS_KEY_ATTR_ETHERNET, &v, &m, sizeof v);
+        break;
+    }
+    case MF_IPV4_SRC:
+    case MF_IPV4_DST:
+    case MF_IP_DSCP:
+    case MF_IP_ECN:
+    case MF_IP_TOS:
+    case MF_IP_TTL:
+        if (!pkt_is(c, 0x0800)) {
+            break;              /* not IPv4: nothing to rewrite */
+        }
+        mf_set(id, false, a->value, &c->pkt);
+        set_l3_ipv4(c, &old);
+        break;
+    case MF_TCP_SRC: case MF_TCP_DST:
+    case MF_UDP_SRC: case MF_UDP_DST:
+    case MF_SCTP_SRC: case MF_SCTP_DST: {
+        uint16_t type = k->ip_proto == IPPROTO_TCP ? OVS_KEY_ATTR_TCP
+                      : k->ip_proto == IPPROTO_UDP ? OVS_KEY_ATTR_UDP
+                      : k->ip_proto == IPPROTO_SCTP ? OVS_KEY_ATTR_SCTP : 0;
+        wc->ip_proto = 0xff;
+        if (!type || (!pkt_is(c, 0x0800) && !pkt_is(c, 0x86dd))) {
+            break;
+        }
+        mf_set(id, false, a->value, &c->pkt);
+        struct ovs_key_tcp v = { .tcp_src = k->tp_src, .tcp_dst = k->tp_dst };
+        struct ovs_key_tcp m = {
+            .tcp_src = k->tp_src != old.tp_src ? 0xffff : 0,
+            .tcp_dst = k->tp_dst != old.tp_dst ? 0xffff : 0,
+        };
+        put_set_masked(c, type, &v, &m, sizeof v);
+        break;
+    }
+    case MF_VLAN_VID:
+    case MF_VLAN_PCP:
+    case MF_VLAN_TCI:
+        /* Only rewrites an existing tag (OpenFlow 1.3 semantics). */
+        wc->vlan_tci = 0xffff;
+        if (k->vlan_tci & htons(FLOW_VLAN_CFI)) {
+            mf_set(id, false, a->value, &c->pkt);
+            k->vlan_tci |= htons(FLOW_VLAN_CFI);
+        }
+        break;
+    case MF_PKT_MARK: {
+        mf_set(id, false, a->value, &c->pkt);
+        uint32_t m = UINT32_MAX;
+        put_set_masked(c, OVS_KEY_ATTR_SKB_MARK, &k->skb_mark, &m,
+                       sizeof m);
+        break;
+    }
+    default:
+        if (id >= MF_REG0 && id <= MF_REG7) {
+            mf_set(id, false, a->value, &c->pkt);
+        }
+        /* Other fields cannot be rewritten by the datapath yet. */
+        break;
+    }
+}
+
+static void do_table(struct ctx *, uint8_t table);
+
+static void
+do_action(struct ctx *c, const struct ofpact *a)
+{
+    struct flow_key *k = &c->pkt.key;
+    struct flow_key *wc = &c->out->mask;
+
+    switch (a->type) {
+    case OFPACT_OUTPUT:
+        do_output(c, a->port);
+        break;
+    case OFPACT_SET_FIELD:
+        do_set_field(c, a);
+        break;
+    case OFPACT_SET_VLAN_VID:
+    case OFPACT_SET_VLAN_PCP: {
+        wc->vlan_tci = 0xffff;
+        uint16_t tci = ntohs(k->vlan_tci) | FLOW_VLAN_CFI;
+        if (a->type == OFPACT_SET_VLAN_VID) {
+            tci = (tci & ~VID_MASK) | (a->port & VID_MASK);
+        } else {
+            tci = (tci & 0x1fff) | (a->port & 7) << 13;
+        }
+        k->vlan_tci = htons(tci);
+        break;
+    }
+    case OFPACT_STRIP_VLAN:
+    case OFPACT_POP_VLAN:
+        wc->vlan_tci = 0xffff;
+        k->vlan_tci = 0;
+        break;
+    case OFPACT_PUSH_VLAN:
+        wc->vlan_tci = 0xffff;
+        /* A new tag copies the VID and PCP of the one it covers, if any;
+         * only one tag is modelled, as the datapath flow key does. */
+        k->vlan_tci |= htons(FLOW_VLAN_CFI);
+        break;
+    case OFPACT_DEC_TTL:
+        if (pkt_is(c, 0x0800)) {
+            struct flow_key old = *k;
+            wc->ip_ttl = 0xff;
+            if (k->ip_ttl <= 1) {
+                c->stopped = true;
+                break;
+            }
+            k->ip_ttl--;
+            set_l3_ipv4(c, &old);
+        }
+        break;
+    case OFPACT_RESUBMIT: {
+        if (c->depth >= MAX_RESUBMIT_DEPTH) {
+            break;
+        }
+        uint32_t saved = k->in_port;
+        if (a->port != OFPP_IN_PORT) {
+            k->in_port = a->port;
+        }
+        c->depth++;
+        do_table(c, a->table);
+        c->depth--;
+        k->in_port = saved;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* Adds the actions of a write-actions instruction to the action set: an
+ * action replaces one of the same kind (outputs, a field's set-field). */
+static void
+write_actions(struct ctx *c, const struct ofpact *acts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct ofpact *a = &acts[i];
+        bool replaced = false;
+        for (size_t j = 0; j < c->action_set.n; j++) {
+            struct ofpact *b = &c->action_set.a[j];
+            if (b->type == a->type
+                && (a->type != OFPACT_SET_FIELD || a->field == b->field)) {
+                *b = *a;
+                replaced = true;
+                break;
+            }
+        }
+        if (!replaced) {
+            *ofpacts_put(&c->action_set, a->type) = *a;
+        }
+    }
+}
+
+/* Runs the rule program 'acts' (apply actions, then instructions). */
+static void
+do_program(struct ctx *c, const struct ofpacts *acts)
+{
+    for (size_t i = 0; i < acts->n && !c->stopped; i++) {
+        const struct ofpact *a = &acts->a[i];
+        switch (a->type) {
+        case OFPACT_CLEAR_ACTIONS:
+            c->action_set.n = 0;
+            break;
+        case OFPACT_WRITE_ACTIONS: {
+            size_t n = a->n <= acts->n - i - 1 ? a->n : acts->n - i - 1;
+            write_actions(c, a + 1, n);
+            i += n;
+            break;
+        }
+        case OFPACT_WRITE_METADATA:
+            c->pkt.metadata = (c->pkt.metadata & ~a->mask) | a->metadata;
+            break;
+        case OFPACT_GOTO_TABLE:
+            do_table(c, a->table);
+            break;
+        default:
+            do_action(c, a);
+            break;
+        }
+    }
+}
+
+static void
+do_table(struct ctx *c, uint8_t table)
+{
+    if (table == RULES_TABLE_ALL) {
+        return;
+    }
+    struct rule *r = rules_lookup(c->rules, table, &c->pkt, &c->out->mask,
+                                  c->learn);
+    if (!r) {
+        return;                 /* table miss: drop */
+    }
+    if (c->learn) {
+        atomic_fetch_add_explicit(&r->n_packets, 1, memory_order_relaxed);
+        atomic_store_explicit(&r->used_ms, c->now * 1000,
+                              memory_order_relaxed);
+    }
+    if (c->credit_packets) {
+        atomic_fetch_add_explicit(&r->n_packets, c->credit_packets,
+                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&r->n_bytes, c->credit_bytes,
+                                  memory_order_relaxed);
+        if (c->credit_used_ms > atomic_load(&r->used_ms)) {
+            atomic_store(&r->used_ms, c->credit_used_ms);
+        }
+    }
+    do_program(c, &r->acts);
+}
+
+/* Executes the action set at the end of the pipeline, in the order
+ * OpenFlow gives: tag changes, TTL, set-field, then output. */
+static void
+run_action_set(struct ctx *c)
+{
+    static const uint8_t order[] = {
+        OFPACT_STRIP_VLAN, OFPACT_POP_VLAN, OFPACT_PUSH_VLAN,
+        OFPACT_DEC_TTL, OFPACT_SET_VLAN_VID, OFPACT_SET_VLAN_PCP,
+        OFPACT_SET_FIELD, OFPACT_OUTPUT,
+    };
+    for (size_t o = 0; o < sizeof order; o++) {
+        for (size_t i = 0; i < c->action_set.n; i++) {
+            if (c->action_set.a[i].type == order[o]) {
+                do_action(c, &c->action_set.a[i]);
+            }
+        }
+    }
+}
+
+static void
+xlate__(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
+        uint64_t now, struct xlate_out *out, const uint64_t credit[3])
+{
+    struct ctx c;
+
+    memset(&c, 0, sizeof c);
+    if (credit) {
+        c.credit_packets = credit[0];
+        c.credit_bytes = credit[1];
+        c.credit_used_ms = credit[2];
+    }
+    c.cfg = cfg;
+    c.key = key;
+    c.out = out;
+    c.cur_vlan = -1;
     out->actions_len = 0;
     memset(&out->mask, 0, sizeof out->mask);
     out->mac_moved = false;
@@ -200,18 +615,99 @@ xlate(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
     /* The type is always matched: it decides which headers the datapath
      * parses, and so what the rest of the mask may name. */
     out->mask.eth_type = 0xffff;
-    /* As Open vSwitch does, IP flows always match the fragment type, so
-     * that fragments never share a flow with whole packets. */
-    if (key->eth_type == htons(0x0800) || key->eth_type == htons(0x86dd)) {
-        out->mask.ip_frag = 0xff;
-    }
 
     if (key->vlan_tci & htons(0x1000)) {
         c.cur_vlan = ntohs(key->vlan_tci) & VID_MASK;
+        c.cur_tci = ntohs(key->vlan_tci);
     }
     const struct ofport *in = ofproto_port_for_key(cfg, key, &out->mask);
     if (!in || key->recirc_id) {
         return;                 /* not ours: drop */
     }
-    normal(&c, in, learn, now);
+    c.rules = rules_find(in->bridge->name);
+    if (!c.rules) {
+        /* A bridge whose tables are not set up yet acts as its default
+         * rule would. */
+        normal(&c, in, learn, now);
+        return;
+    }
+    c.pkt.key = *key;
+    c.pkt.key.in_port = in->ofp_port == OFPP_LOCAL_NO ? OFPP_LOCAL
+                                                      : in->ofp_port;
+    c.key = &c.pkt.key;
+    c.in = in;
+    c.learn = learn;
+    c.now = now;
+    ofpacts_init(&c.action_set);
+    do_table(&c, 0);
+    if (!c.stopped) {
+        run_action_set(&c);
+    }
+    ofpacts_uninit(&c.action_set);
+}
+
+void
+xlate(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
+      uint64_t now, struct xlate_out *out)
+{
+    xlate__(cfg, key, learn, now, out, NULL);
+}
+
+void
+xlate_credit(const struct xlate_cfg *cfg, const struct flow_key *key,
+             uint64_t packets, uint64_t bytes, uint64_t used_ms,
+             struct xlate_out *scratch)
+{
+    const uint64_t credit[3] = { packets, bytes, used_ms };
+    xlate__(cfg, key, false, used_ms / 1000, scratch, credit);
+}
+
+bool
+xlate_actions(const struct xlate_cfg *cfg, const char *bridge,
+              uint32_t in_ofp, const struct flow_key *key,
+              const struct ofpacts *acts, struct xlate_out *out)
+{
+    const struct ofproto *br = ofproto_find(cfg, bridge);
+    struct ctx c;
+
+    memset(&c, 0, sizeof c);
+    memset(&out->mask, 0, sizeof out->mask);
+    out->actions_len = 0;
+    out->mac_moved = false;
+    if (!br) {
+        return false;
+    }
+    /* A packet from the controller enters on no real port. */
+    struct ofport ctl = {
+        .ofp_port = OFPP_CONTROLLER, .odp_port = UINT32_MAX,
+        .vlan_mode = PORT_VLAN_TRUNK, .tag = VLAN_NONE,
+        .bridge = (struct ofproto *) br,
+    };
+    const struct ofport *in = port_by_ofp(br, in_ofp);
+    c.cfg = cfg;
+    c.out = out;
+    c.cur_vlan = -1;
+    if (key->vlan_tci & htons(FLOW_VLAN_CFI)) {
+        c.cur_vlan = ntohs(key->vlan_tci) & VID_MASK;
+        c.cur_tci = ntohs(key->vlan_tci);
+    }
+    c.pkt.key = *key;
+    c.pkt.key.in_port = in_ofp;
+    c.key = &c.pkt.key;
+    c.in = in ? in : &ctl;
+    c.rules = rules_find(bridge);
+    c.learn = false;
+    ofpacts_init(&c.action_set);
+    for (size_t i = 0; i < acts->n && !c.stopped; i++) {
+        if (acts->a[i].type == OFPACT_OUTPUT
+            && acts->a[i].port == OFPP_TABLE) {
+            if (c.rules) {
+                do_table(&c, 0);
+            }
+        } else {
+            do_action(&c, &acts->a[i]);
+        }
+    }
+    ofpacts_uninit(&c.action_set);
+    return true;
 }

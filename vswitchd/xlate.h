@@ -27,4 +27,21 @@ struct xlate_out {
 void xlate(const struct xlate_cfg *cfg, const struct flow_key *key,
            bool learn, uint64_t now, struct xlate_out *out);
 
+/* Adds 'packets' and 'bytes', used at 'used_ms' (CLOCK_MONOTONIC), to
+ * the counters of every OpenFlow rule that translating 'key' hits: the
+ * revalidator pushes a datapath flow's new statistics this way.  Caller
+ * holds xlate_lock for reading; 'scratch' receives a translation. */
+void xlate_credit(const struct xlate_cfg *cfg, const struct flow_key *key,
+                  uint64_t packets, uint64_t bytes, uint64_t used_ms,
+                  struct xlate_out *scratch);
+
+struct ofpacts;
+/* Translates the OpenFlow actions 'acts' for a packet with 'key' that
+ * came from OpenFlow port 'in_ofp' of bridge 'bridge' (OFPP_CONTROLLER or
+ * OFPP_ANY: from the controller), as packet-out does.  Caller holds
+ * xlate_lock for reading.  Returns false if there is no such bridge. */
+bool xlate_actions(const struct xlate_cfg *cfg, const char *bridge,
+                   uint32_t in_ofp, const struct flow_key *key,
+                   const struct ofpacts *acts, struct xlate_out *out);
+
 #endif /* HVS_XLATE_H */

@@ -188,6 +188,12 @@ for ns in $(ip netns list 2>/dev/null | awk '/^at_ns[0-9]/ { print $1 }'); do
     ip netns del "$ns"
 done
 ip link del ovs-system >/dev/null 2>&1
+# The bridges are named br0 and br1 in the host namespace: a live device of
+# that name (another datapath or switch) would fail every test.
+for dev in br0 br1 ovs-system; do
+    ! ip link show "$dev" >/dev/null 2>&1 ||
+        die "a host interface $dev exists (another switch running?)"
+done
 
 LOGDIR=$WORK/hvs-logs
 rm -rf "$LOGDIR"

@@ -456,10 +456,12 @@ test_validate_errors(void **state)
     mnl_attr_put_u16(b.nlh, OVS_ACTION_ATTR_POP_MPLS, htons(0x0800));
     expect(&b, &M4, -EINVAL);               /* not MPLS */
 
-    /* Features hvs lacks. */
+    /* ct_clear is accepted without conntrack, as by the kernel. */
     ab_init(&b);
     mnl_attr_put(b.nlh, OVS_ACTION_ATTR_CT_CLEAR, 0, NULL);
-    expect(&b, &M4, -EOPNOTSUPP);
+    expect(&b, &M4, 0);
+
+    /* Features hvs lacks. */
     ab_init(&b);
     mnl_attr_put_u32(b.nlh, OVS_ACTION_ATTR_METER, 1);
     expect(&b, &M4, -EOPNOTSUPP);
@@ -1221,6 +1223,32 @@ test_dec_ttl(void **state)
     }
 }
 
+/* ct_clear without conntrack leaves the packet alone, as the kernel's
+ * does when there is no connection state. */
+static void
+test_ct_clear_is_noop(void **state)
+{
+    struct pkt_opts o = { .proto = IPPROTO_UDP, .payload = 8 };
+    struct dp_packet *p = build(&o);
+    struct dp_packet *copy = build(&o);
+    struct flow_key key;
+    struct rec r = { 0 };
+    struct ab b;
+
+    (void) state;
+    ab_init(&b);
+    mnl_attr_put(b.nlh, OVS_ACTION_ATTR_CT_CLEAR, 0, NULL);
+    mnl_attr_put_u32(b.nlh, OVS_ACTION_ATTR_OUTPUT, 2);
+    run(&b, p, &key, &r);
+    assert_int_equal(r.n_out, 1);
+    assert_int_equal(r.ports[0], 2);
+    assert_int_equal(r.pkts[0]->len, copy->len);
+    assert_memory_equal(dp_packet_data(r.pkts[0]), dp_packet_data(copy),
+                        copy->len);
+    dp_packet_free(copy);
+    rec_free(&r);
+}
+
 static void
 test_drop_and_empty(void **state)
 {
@@ -1296,6 +1324,7 @@ main(void)
         cmocka_unit_test(test_mpls_push_pop),
         cmocka_unit_test(test_dec_ttl),
         cmocka_unit_test(test_drop_and_empty),
+        cmocka_unit_test(test_ct_clear_is_noop),
         cmocka_unit_test(test_set_tunnel),
     };
 

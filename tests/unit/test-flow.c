@@ -717,10 +717,15 @@ test_tunnel_metadata(void **state)
     p->md.tunnel.tun_id = htobe64(42);
     p->md.tunnel.ttl = 64;
     p->md.tunnel.opts_len = 8;
+    memset(p->md.tun_opts, 0xab, 8);
+    p->md.tun_opts[8] = 0xcd;
     flow_extract(p, &k);
     assert_int_equal(k.tunnel.ipv4_dst, htonl(0xc0a80101));
     assert_int_equal(k.tunnel.tun_id, htobe64(42));
-    assert_int_equal(k.tunnel.opts_len, 0);     /* bytes not in md */
+    /* Geneve options travel in the metadata, as many bytes as used. */
+    assert_int_equal(k.tunnel.opts_len, 8);
+    assert_memory_equal(k.tun_opts, p->md.tun_opts, 8);
+    assert_int_equal(k.tun_opts[8], 0);
     dp_packet_free(p);
 }
 

@@ -1,0 +1,697 @@
+/* OpenFlow actions and instructions <-> struct ofpacts. */
+#include "ofp-actions.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ofp-match.h"
+
+/* OpenFlow 1.0 action types. */
+enum {
+    OFPAT10_OUTPUT = 0, OFPAT10_SET_VLAN_VID = 1, OFPAT10_SET_VLAN_PCP = 2,
+    OFPAT10_STRIP_VLAN = 3, OFPAT10_SET_DL_SRC = 4, OFPAT10_SET_DL_DST = 5,
+    OFPAT10_SET_NW_SRC = 6, OFPAT10_SET_NW_DST = 7, OFPAT10_SET_NW_TOS = 8,
+    OFPAT10_SET_TP_SRC = 9, OFPAT10_SET_TP_DST = 10, OFPAT10_ENQUEUE = 11,
+};
+/* OpenFlow 1.3 action types. */
+enum {
+    OFPAT13_OUTPUT = 0, OFPAT13_PUSH_VLAN = 17, OFPAT13_POP_VLAN = 18,
+    OFPAT13_GROUP = 22, OFPAT13_DEC_NW_TTL = 24, OFPAT13_SET_FIELD = 25,
+};
+#define OFPAT_VENDOR 0xffff
+/* Nicira action subtypes. */
+enum { NXAST_RESUBMIT = 1, NXAST_RESUBMIT_TABLE = 14, NXAST_DEC_TTL = 18 };
+/* OpenFlow 1.3 instruction types. */
+enum {
+    OFPIT_GOTO_TABLE = 1, OFPIT_WRITE_METADATA = 2, OFPIT_WRITE_ACTIONS = 3,
+    OFPIT_APPLY_ACTIONS = 4, OFPIT_CLEAR_ACTIONS = 5,
+};
+
+void
+ofpacts_init(struct ofpacts *l)
+{
+    l->a = NULL;
+    l->n = 0;
+}
+
+void
+ofpacts_uninit(struct ofpacts *l)
+{
+    free(l->a);
+    ofpacts_init(l);
+}
+
+struct ofpact *
+ofpacts_put(struct ofpacts *l, enum ofpact_type type)
+{
+    /* Grows by powers of two: n is a power of two exactly when full. */
+    if (!l->n || !(l->n & (l->n - 1))) {
+        size_t cap = l->n ? l->n * 2 : 4;
+        struct ofpact *a = realloc(l->a, cap * sizeof *a);
+        if (!a) {
+            abort();
+        }
+        l->a = a;
+    }
+    struct ofpact *a = &l->a[l->n++];
+    memset(a, 0, sizeof *a);
+    a->type = type;
+    return a;
+}
+
+int
+ofpacts_copy(struct ofpacts *dst, const struct ofpacts *src)
+{
+    ofpacts_init(dst);
+    for (size_t i = 0; i < src->n; i++) {
+        *ofpacts_put(dst, src->a[i].type) = src->a[i];
+    }
+    return 0;
+}
+
+static void
+put_set_field(struct ofpacts *out, enum mf_id id, const uint8_t *val,
+              size_t len)
+{
+    struct ofpact *a = ofpacts_put(out, OFPACT_SET_FIELD);
+    a->field = id;
+    memcpy(a->value, val, len);
+}
+
+static ofperr
+decode_nx_action(struct ofp_rd *r, size_t len, struct ofpacts *out)
+{
+    uint32_t vendor = ofp_rd_be32(r);
+    uint16_t subtype = ofp_rd_be16(r);
+
+    if (vendor != NX_VENDOR_ID) {
+        return OFPERR_BAD_ACT_EXPERIMENTER;
+    }
+    switch (subtype) {
+    case NXAST_RESUBMIT:
+    case NXAST_RESUBMIT_TABLE: {
+        if (len != 16) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        struct ofpact *a = ofpacts_put(out, OFPACT_RESUBMIT);
+        a->port = ofp_port_from_16(ofp_rd_be16(r));
+        uint8_t table = ofp_rd_u8(r);
+        a->table = subtype == NXAST_RESUBMIT ? 255 : table;
+        ofp_rd_pull(r, 3);
+        return 0;
+    }
+    case NXAST_DEC_TTL:
+        if (len != 16) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        ofpacts_put(out, OFPACT_DEC_TTL);
+        ofp_rd_pull(r, 6);
+        return 0;
+    default:
+        return OFPERR_BAD_ACT_EXP_TYPE;
+    }
+}
+
+static ofperr
+decode_action10(struct ofp_rd *r, uint16_t type, size_t len,
+                struct ofpacts *out)
+{
+    uint8_t v[16] = { 0 };
+    struct ofpact *a;
+
+    switch (type) {
+    case OFPAT10_OUTPUT:
+    case OFPAT10_ENQUEUE:
+        if (len != (type == OFPAT10_OUTPUT ? 8u : 16u)) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        a = ofpacts_put(out, OFPACT_OUTPUT);
+        a->port = ofp_port_from_16(ofp_rd_be16(r));
+        a->n = type == OFPAT10_OUTPUT ? ofp_rd_be16(r) : 0;
+        ofp_rd_pull(r, type == OFPAT10_OUTPUT ? 0 : 10);
+        return 0;
+    case OFPAT10_SET_VLAN_VID:
+    case OFPAT10_SET_VLAN_PCP:
+        if (len != 8) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        a = ofpacts_put(out, type == OFPAT10_SET_VLAN_VID
+                             ? OFPACT_SET_VLAN_VID : OFPACT_SET_VLAN_PCP);
+        if (type == OFPAT10_SET_VLAN_VID) {
+            a->port = ofp_rd_be16(r);
+            ofp_rd_pull(r, 2);
+            if (a->port > 0xfff) {
+                return OFPERR_BAD_ACT_ARGUMENT;
+            }
+        } else {
+            a->port = ofp_rd_u8(r);
+            ofp_rd_pull(r, 3);
+            if (a->port > 7) {
+                return OFPERR_BAD_ACT_ARGUMENT;
+            }
+        }
+        return 0;
+    case OFPAT10_STRIP_VLAN:
+        if (len != 8) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        ofpacts_put(out, OFPACT_STRIP_VLAN);
+        ofp_rd_pull(r, 4);
+        return 0;
+    case OFPAT10_SET_DL_SRC:
+    case OFPAT10_SET_DL_DST:
+        if (len != 16) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        ofp_rd_bytes(r, v, 6);
+        ofp_rd_pull(r, 6);
+        put_set_field(out, type == OFPAT10_SET_DL_SRC ? MF_ETH_SRC
+                                                      : MF_ETH_DST, v, 6);
+        return 0;
+    case OFPAT10_SET_NW_SRC:
+    case OFPAT10_SET_NW_DST:
+        if (len != 8) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        ofp_rd_bytes(r, v, 4);
+        put_set_field(out, type == OFPAT10_SET_NW_SRC ? MF_IPV4_SRC
+                                                      : MF_IPV4_DST, v, 4);
+        return 0;
+    case OFPAT10_SET_NW_TOS:
+        if (len != 8) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        v[0] = ofp_rd_u8(r) >> 2;
+        ofp_rd_pull(r, 3);
+        put_set_field(out, MF_IP_DSCP, v, 1);
+        return 0;
+    case OFPAT10_SET_TP_SRC:
+    case OFPAT10_SET_TP_DST:
+        if (len != 8) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        ofp_rd_bytes(r, v, 2);
+        ofp_rd_pull(r, 2);
+        put_set_field(out, type == OFPAT10_SET_TP_SRC ? MF_TCP_SRC
+                                                      : MF_TCP_DST, v, 2);
+        return 0;
+    case OFPAT_VENDOR:
+        return decode_nx_action(r, len, out);
+    default:
+        return OFPERR_BAD_ACT_TYPE;
+    }
+}
+
+static ofperr
+decode_set_field(struct ofp_rd *r, size_t len, struct ofpacts *out)
+{
+    uint32_t hdr = ofp_rd_be32(r);
+    size_t vlen;
+    int id = mf_from_header(hdr, false, &vlen);
+
+    if (id < 0) {
+        return OFPERR_BAD_ACT_SET_TYPE;
+    }
+    if ((hdr & 0x100) || (hdr & 0xff) != vlen || 8 + vlen > len) {
+        return OFPERR_BAD_ACT_SET_LEN;
+    }
+    if (id == MF_IN_PORT || id == MF_METADATA) {
+        return OFPERR_BAD_ACT_SET_TYPE;
+    }
+    uint8_t v[16] = { 0 };
+    ofp_rd_bytes(r, v, vlen);
+    ofp_rd_pull(r, len - 8 - vlen);
+    struct ofp_fields check;
+    memset(&check, 0, sizeof check);
+    if (!mf_set(id, false, v, &check)) {
+        return OFPERR_BAD_ACT_ARGUMENT;
+    }
+    put_set_field(out, id, v, vlen);
+    return 0;
+}
+
+static ofperr
+decode_action13(struct ofp_rd *r, uint16_t type, size_t len,
+                struct ofpacts *out)
+{
+    struct ofpact *a;
+
+    switch (type) {
+    case OFPAT13_OUTPUT:
+        if (len != 16) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        a = ofpacts_put(out, OFPACT_OUTPUT);
+        a->port = ofp_rd_be32(r);
+        a->n = ofp_rd_be16(r);
+        ofp_rd_pull(r, 6);
+        return 0;
+    case OFPAT13_PUSH_VLAN: {
+        if (len != 8) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        uint16_t tpid = ofp_rd_be16(r);
+        ofp_rd_pull(r, 2);
+        if (tpid != 0x8100 && tpid != 0x88a8) {
+            return OFPERR_BAD_ACT_ARGUMENT;
+        }
+        a = ofpacts_put(out, OFPACT_PUSH_VLAN);
+        a->port = tpid;
+        return 0;
+    }
+    case OFPAT13_POP_VLAN:
+    case OFPAT13_DEC_NW_TTL:
+        if (len != 8) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        ofpacts_put(out, type == OFPAT13_POP_VLAN ? OFPACT_POP_VLAN
+                                                 : OFPACT_DEC_TTL);
+        ofp_rd_pull(r, 4);
+        return 0;
+    case OFPAT13_GROUP:
+        /* Groups are not implemented yet: no group can exist. */
+        return OFPERR_BAD_ACT_OUT_GROUP;
+    case OFPAT13_SET_FIELD:
+        return decode_set_field(r, len, out);
+    case OFPAT_VENDOR:
+        return decode_nx_action(r, len, out);
+    default:
+        return OFPERR_BAD_ACT_TYPE;
+    }
+}
+
+ofperr
+ofpacts_decode_actions(uint8_t version, const uint8_t *p, size_t len,
+                       struct ofpacts *out)
+{
+    struct ofp_rd r;
+
+    ofp_rd_init(&r, p, len);
+    while (r.left) {
+        if (out->n >= OFPACTS_MAX) {
+            return OFPERR_BAD_ACT_TOO_MANY;
+        }
+        struct ofp_rd hdr = r;
+        uint16_t type = ofp_rd_be16(&hdr);
+        uint16_t alen = ofp_rd_be16(&hdr);
+        if (hdr.bad || alen < 8 || alen % 8 || alen > r.left) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        struct ofp_rd body;
+        ofp_rd_init(&body, r.p + 4, alen - 4u);
+        ofp_rd_pull(&r, alen);
+        ofperr err = version == OFP10_VERSION
+                     ? decode_action10(&body, type, alen, out)
+                     : decode_action13(&body, type, alen, out);
+        if (err) {
+            return err;
+        }
+        if (body.bad) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+    }
+    return 0;
+}
+
+ofperr
+ofpacts_decode_instructions(const uint8_t *p, size_t len,
+                            struct ofpacts *out)
+{
+    struct ofpacts apply, write;
+    bool have[6] = { false };
+    bool clear = false;
+    uint64_t md = 0, md_mask = 0;
+    int goto_table = -1;
+    ofperr err = 0;
+    struct ofp_rd r;
+
+    ofpacts_init(&apply);
+    ofpacts_init(&write);
+    ofp_rd_init(&r, p, len);
+    while (r.left && !err) {
+        struct ofp_rd hdr = r;
+        uint16_t type = ofp_rd_be16(&hdr);
+        uint16_t ilen = ofp_rd_be16(&hdr);
+        if (hdr.bad || ilen < 8 || ilen % 8 || ilen > r.left) {
+            err = OFPERR_BAD_INST_LEN;
+            break;
+        }
+        struct ofp_rd body;
+        ofp_rd_init(&body, r.p + 4, ilen - 4u);
+        ofp_rd_pull(&r, ilen);
+        if (type < 1 || type > 5) {
+            err = OFPERR_BAD_INST_UNKNOWN;
+            break;
+        }
+        if (have[type]) {
+            err = OFPERR_BAD_INST_UNSUP;    /* each at most once */
+            break;
+        }
+        have[type] = true;
+        switch (type) {
+        case OFPIT_GOTO_TABLE:
+            if (ilen != 8) {
+                err = OFPERR_BAD_INST_LEN;
+                break;
+            }
+            goto_table = ofp_rd_u8(&body);
+            break;
+        case OFPIT_WRITE_METADATA:
+            if (ilen != 24) {
+                err = OFPERR_BAD_INST_LEN;
+                break;
+            }
+            ofp_rd_pull(&body, 4);
+            md = ofp_rd_be64(&body);
+            md_mask = ofp_rd_be64(&body);
+            break;
+        case OFPIT_WRITE_ACTIONS:
+        case OFPIT_APPLY_ACTIONS:
+            ofp_rd_pull(&body, 4);
+            err = ofpacts_decode_actions(OFP13_VERSION, body.p, body.left,
+                                         type == OFPIT_APPLY_ACTIONS
+                                         ? &apply : &write);
+            break;
+        case OFPIT_CLEAR_ACTIONS:
+            clear = true;
+            break;
+        }
+    }
+    if (!err) {
+        for (size_t i = 0; i < apply.n; i++) {
+            *ofpacts_put(out, apply.a[i].type) = apply.a[i];
+        }
+        if (clear) {
+            ofpacts_put(out, OFPACT_CLEAR_ACTIONS);
+        }
+        if (have[OFPIT_WRITE_ACTIONS]) {
+            ofpacts_put(out, OFPACT_WRITE_ACTIONS)->n = write.n;
+            for (size_t i = 0; i < write.n; i++) {
+                *ofpacts_put(out, write.a[i].type) = write.a[i];
+            }
+        }
+        if (have[OFPIT_WRITE_METADATA]) {
+            struct ofpact *a = ofpacts_put(out, OFPACT_WRITE_METADATA);
+            a->metadata = md & md_mask;
+            a->mask = md_mask;
+        }
+        if (goto_table >= 0) {
+            ofpacts_put(out, OFPACT_GOTO_TABLE)->table = goto_table;
+        }
+    }
+    ofpacts_uninit(&apply);
+    ofpacts_uninit(&write);
+    return err;
+}
+
+static bool
+port_ok(uint32_t port)
+{
+    return (port && port < OFPP_MAX)
+        || port == OFPP_IN_PORT || port == OFPP_TABLE
+        || port == OFPP_NORMAL || port == OFPP_FLOOD || port == OFPP_ALL
+        || port == OFPP_CONTROLLER || port == OFPP_LOCAL;
+}
+
+ofperr
+ofpacts_check(const struct ofpacts *l, uint8_t table_id, unsigned n_tables)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        const struct ofpact *a = &l->a[i];
+        switch (a->type) {
+        case OFPACT_OUTPUT:
+            if (!port_ok(a->port)) {
+                return OFPERR_BAD_ACT_OUT_PORT;
+            }
+            break;
+        case OFPACT_GOTO_TABLE:
+            if (a->table <= table_id || a->table >= n_tables) {
+                return OFPERR_BAD_INST_TABLE_ID;
+            }
+            break;
+        case OFPACT_RESUBMIT:
+            if (a->table != 255 && a->table >= n_tables) {
+                return OFPERR_BAD_ACT_ARGUMENT;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+int
+ofpacts_output_to(const struct ofpacts *l, uint32_t port)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->a[i].type == OFPACT_OUTPUT && l->a[i].port == port) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- encoding ----------------------------------------------------------- */
+
+static void
+encode_nx_resubmit(struct ofp_buf *b, const struct ofpact *a)
+{
+    ofp_buf_be16(b, OFPAT_VENDOR);
+    ofp_buf_be16(b, 16);
+    ofp_buf_be32(b, NX_VENDOR_ID);
+    ofp_buf_be16(b, a->table == 255 ? NXAST_RESUBMIT : NXAST_RESUBMIT_TABLE);
+    ofp_buf_be16(b, ofp_port_to_16(a->port));
+    ofp_buf_u8(b, a->table);
+    ofp_buf_put(b, 3);
+}
+
+static void
+encode_nx_dec_ttl(struct ofp_buf *b)
+{
+    ofp_buf_be16(b, OFPAT_VENDOR);
+    ofp_buf_be16(b, 16);
+    ofp_buf_be32(b, NX_VENDOR_ID);
+    ofp_buf_be16(b, NXAST_DEC_TTL);
+    ofp_buf_put(b, 6);
+}
+
+static void
+encode_type_len(struct ofp_buf *b, uint16_t type, uint16_t len)
+{
+    ofp_buf_be16(b, type);
+    ofp_buf_be16(b, len);
+}
+
+static void
+encode_set_field10(struct ofp_buf *b, const struct ofpact *a)
+{
+    const uint8_t *v = a->value;
+
+    switch (a->field) {
+    case MF_ETH_SRC:
+    case MF_ETH_DST:
+        encode_type_len(b, a->field == MF_ETH_SRC ? OFPAT10_SET_DL_SRC
+                                                  : OFPAT10_SET_DL_DST, 16);
+        ofp_buf_bytes(b, v, 6);
+        ofp_buf_put(b, 6);
+        break;
+    case MF_IPV4_SRC:
+    case MF_IPV4_DST:
+        encode_type_len(b, a->field == MF_IPV4_SRC ? OFPAT10_SET_NW_SRC
+                                                   : OFPAT10_SET_NW_DST, 8);
+        ofp_buf_bytes(b, v, 4);
+        break;
+    case MF_IP_DSCP:
+        encode_type_len(b, OFPAT10_SET_NW_TOS, 8);
+        ofp_buf_u8(b, v[0] << 2);
+        ofp_buf_put(b, 3);
+        break;
+    case MF_TCP_SRC: case MF_UDP_SRC: case MF_SCTP_SRC:
+    case MF_TCP_DST: case MF_UDP_DST: case MF_SCTP_DST: {
+        bool src = a->field == MF_TCP_SRC || a->field == MF_UDP_SRC
+                   || a->field == MF_SCTP_SRC;
+        encode_type_len(b, src ? OFPAT10_SET_TP_SRC : OFPAT10_SET_TP_DST, 8);
+        ofp_buf_bytes(b, v, 2);
+        ofp_buf_put(b, 2);
+        break;
+    }
+    case MF_VLAN_VID:
+        encode_type_len(b, OFPAT10_SET_VLAN_VID, 8);
+        ofp_buf_be16(b, (v[0] << 8 | v[1]) & 0xfff);
+        ofp_buf_put(b, 2);
+        break;
+    case MF_VLAN_PCP:
+        encode_type_len(b, OFPAT10_SET_VLAN_PCP, 8);
+        ofp_buf_u8(b, v[0]);
+        ofp_buf_put(b, 3);
+        break;
+    default:
+        break;                  /* no OpenFlow 1.0 spelling */
+    }
+}
+
+static void
+encode_set_field13(struct ofp_buf *b, enum mf_id id, const uint8_t *v)
+{
+    size_t start = b->len;
+    uint32_t hdr = mf_oxm_header(id);
+
+    encode_type_len(b, OFPAT13_SET_FIELD, 0);
+    ofp_buf_be32(b, hdr);
+    ofp_buf_bytes(b, v, hdr & 0xff);
+    ofp_buf_pad8(b, start);
+    ofp_buf_set_be16(b, start + 2, b->len - start);
+}
+
+static void
+encode_action(uint8_t version, const struct ofpact *a, struct ofp_buf *b)
+{
+    bool of10 = version == OFP10_VERSION;
+    uint8_t v[16] = { 0 };
+
+    switch (a->type) {
+    case OFPACT_OUTPUT:
+        if (of10) {
+            encode_type_len(b, OFPAT10_OUTPUT, 8);
+            ofp_buf_be16(b, ofp_port_to_16(a->port));
+            ofp_buf_be16(b, a->n);
+        } else {
+            encode_type_len(b, OFPAT13_OUTPUT, 16);
+            ofp_buf_be32(b, a->port);
+            ofp_buf_be16(b, a->n);
+            ofp_buf_put(b, 6);
+        }
+        break;
+    case OFPACT_SET_FIELD:
+        if (of10) {
+            encode_set_field10(b, a);
+        } else {
+            encode_set_field13(b, a->field, a->value);
+        }
+        break;
+    case OFPACT_SET_VLAN_VID:
+    case OFPACT_SET_VLAN_PCP:
+        if (of10) {
+            bool vid = a->type == OFPACT_SET_VLAN_VID;
+            encode_type_len(b, vid ? OFPAT10_SET_VLAN_VID
+                                   : OFPAT10_SET_VLAN_PCP, 8);
+            if (vid) {
+                ofp_buf_be16(b, a->port);
+                ofp_buf_put(b, 2);
+            } else {
+                ofp_buf_u8(b, a->port);
+                ofp_buf_put(b, 3);
+            }
+        } else if (a->type == OFPACT_SET_VLAN_VID) {
+            v[0] = (a->port | 0x1000) >> 8;
+            v[1] = a->port;
+            encode_set_field13(b, MF_VLAN_VID, v);
+        } else {
+            v[0] = a->port;
+            encode_set_field13(b, MF_VLAN_PCP, v);
+        }
+        break;
+    case OFPACT_STRIP_VLAN:
+    case OFPACT_POP_VLAN:
+        encode_type_len(b, of10 ? OFPAT10_STRIP_VLAN : OFPAT13_POP_VLAN, 8);
+        ofp_buf_put(b, 4);
+        break;
+    case OFPACT_PUSH_VLAN:
+        if (!of10) {
+            encode_type_len(b, OFPAT13_PUSH_VLAN, 8);
+            ofp_buf_be16(b, a->port);
+            ofp_buf_put(b, 2);
+        }
+        break;
+    case OFPACT_DEC_TTL:
+        if (of10) {
+            encode_nx_dec_ttl(b);
+        } else {
+            encode_type_len(b, OFPAT13_DEC_NW_TTL, 8);
+            ofp_buf_put(b, 4);
+        }
+        break;
+    case OFPACT_RESUBMIT:
+        encode_nx_resubmit(b, a);
+        break;
+    default:
+        break;
+    }
+}
+
+void
+ofpacts_encode_actions(uint8_t version, const struct ofpacts *l,
+                       struct ofp_buf *b)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->a[i].type == OFPACT_WRITE_ACTIONS) {
+            i += l->a[i].n;     /* no action set in 1.0 */
+            continue;
+        }
+        encode_action(version, &l->a[i], b);
+    }
+}
+
+static size_t
+start_instruction(struct ofp_buf *b, uint16_t type)
+{
+    size_t start = b->len;
+    encode_type_len(b, type, 0);
+    ofp_buf_put(b, 4);
+    return start;
+}
+
+static void
+finish_instruction(struct ofp_buf *b, size_t start)
+{
+    ofp_buf_set_be16(b, start + 2, b->len - start);
+}
+
+void
+ofpacts_encode_instructions(const struct ofpacts *l, struct ofp_buf *b)
+{
+    size_t i = 0, start;
+
+    /* The leading plain actions are the apply-actions instruction. */
+    size_t n_apply = 0;
+    while (n_apply < l->n && l->a[n_apply].type < OFPACT_CLEAR_ACTIONS) {
+        n_apply++;
+    }
+    if (n_apply) {
+        start = start_instruction(b, OFPIT_APPLY_ACTIONS);
+        for (; i < n_apply; i++) {
+            encode_action(OFP13_VERSION, &l->a[i], b);
+        }
+        finish_instruction(b, start);
+    }
+    for (; i < l->n; i++) {
+        const struct ofpact *a = &l->a[i];
+        switch (a->type) {
+        case OFPACT_CLEAR_ACTIONS:
+            finish_instruction(b, start_instruction(b, OFPIT_CLEAR_ACTIONS));
+            break;
+        case OFPACT_WRITE_ACTIONS:
+            start = start_instruction(b, OFPIT_WRITE_ACTIONS);
+            for (size_t j = 0; j < a->n && i + 1 < l->n; j++) {
+                encode_action(OFP13_VERSION, &l->a[++i], b);
+            }
+            finish_instruction(b, start);
+            break;
+        case OFPACT_WRITE_METADATA:
+            start = b->len;
+            encode_type_len(b, OFPIT_WRITE_METADATA, 24);
+            ofp_buf_put(b, 4);
+            ofp_buf_be64(b, a->metadata);
+            ofp_buf_be64(b, a->mask);
+            break;
+        case OFPACT_GOTO_TABLE:
+            encode_type_len(b, OFPIT_GOTO_TABLE, 8);
+            ofp_buf_u8(b, a->table);
+            ofp_buf_put(b, 3);
+            break;
+        default:
+            break;
+        }
+    }
+}

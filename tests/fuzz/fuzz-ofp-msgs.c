@@ -1,0 +1,154 @@
+/* Fuzzes the OpenFlow decoders of lib/ofp-msgs.c, lib/ofp-match.c and
+ * lib/ofp-actions.c with arbitrary bytes.
+ *
+ * The first byte picks the negotiated version (0: none yet, odd: 1.0,
+ * even: 1.3); the rest is a stream of messages, framed as a connection
+ * would.  Each message is decoded; flow-mods go on through their match
+ * and actions.  A 1.3 match that decodes must survive an encode/decode
+ * round trip unchanged, and encoded actions must decode again. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ofp-actions.h"
+#include "ofp-match.h"
+#include "ofp-msgs.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check_oxm_round_trip(const struct ofp_match *m)
+{
+    struct ofp_buf b;
+    struct ofp_rd r;
+    struct ofp_match again;
+
+    ofp_buf_init(&b);
+    ofp_match_encode_oxm(&b, m);
+    ofp_rd_init(&r, b.data, b.len);
+    if (ofp_match_decode_oxm(&r, &again) || r.left
+        || !ofp_match_equal(m, &again)) {
+        abort();
+    }
+    ofp_buf_uninit(&b);
+}
+
+static void
+check_actions_round_trip(uint8_t version, const struct ofpacts *acts)
+{
+    struct ofp_buf b;
+    struct ofpacts again;
+
+    ofp_buf_init(&b);
+    ofpacts_init(&again);
+    if (version == OFP10_VERSION) {
+        ofpacts_encode_actions(version, acts, &b);
+        if (ofpacts_decode_actions(version, b.data, b.len, &again)) {
+            abort();
+        }
+    } else {
+        ofpacts_encode_instructions(acts, &b);
+        if (ofpacts_decode_instructions(b.data, b.len, &again)
+            || again.n != acts->n) {
+            abort();
+        }
+    }
+    ofpacts_uninit(&again);
+    ofp_buf_uninit(&b);
+}
+
+static void
+flow_mod(const struct ofp_msg *m)
+{
+    struct ofp_match match;
+    struct ofpacts acts;
+    struct ofp_rd r;
+
+    ofpacts_init(&acts);
+    ofp_rd_init(&r, m->body, m->body_len);
+    if (m->version == OFP10_VERSION) {
+        const uint8_t *w = ofp_rd_pull(&r, OFP10_MATCH_LEN);
+        if (w && !ofp_match_decode_of10(w, &match)
+            && ofp_rd_pull(&r, 24)
+            && !ofpacts_decode_actions(OFP10_VERSION, r.p, r.left, &acts)) {
+            check_actions_round_trip(OFP10_VERSION, &acts);
+        }
+    } else if (ofp_rd_pull(&r, 40)
+               && !ofp_match_decode_oxm(&r, &match)) {
+        check_oxm_round_trip(&match);
+        if (!ofpacts_decode_instructions(r.p, r.left, &acts)) {
+            ofpacts_check(&acts, 0, 254);
+            check_actions_round_trip(OFP13_VERSION, &acts);
+        }
+    }
+    ofpacts_uninit(&acts);
+}
+
+static void
+nx_flow_mod(const struct ofp_msg *m)
+{
+    struct ofp_match match;
+    struct ofpacts acts;
+    struct ofp_rd r;
+    uint64_t cookie, mask;
+
+    ofpacts_init(&acts);
+    ofp_rd_init(&r, m->body, m->body_len);
+    if (!ofp_rd_pull(&r, 20)) {
+        return;
+    }
+    uint16_t len = ofp_rd_be16(&r);
+    ofp_rd_pull(&r, 6);
+    const uint8_t *p = ofp_rd_pull(&r, (len + 7u) / 8 * 8);
+    if (p && !ofp_match_decode_nxm(p, len, &match, &cookie, &mask)) {
+        struct ofp_buf b;
+        ofp_buf_init(&b);
+        ofp_match_encode_nxm(&b, &match);
+        ofp_buf_uninit(&b);
+        ofpacts_decode_actions(OFP10_VERSION, r.p, r.left, &acts);
+    }
+    ofpacts_uninit(&acts);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!size) {
+        return 0;
+    }
+    uint8_t version = !data[0] ? 0 : data[0] & 1 ? OFP10_VERSION
+                                                 : OFP13_VERSION;
+    data++;
+    size--;
+    while (size) {
+        int len = ofp_frame_len(data, size);
+        if (len <= 0) {
+            break;
+        }
+        struct ofp_msg m;
+        ofperr err = ofp_decode(data, len, version, &m);
+        if (err) {
+            uint16_t type, code;
+            ofp_err_wire(version ? version : OFP13_VERSION, err, &type,
+                         &code);
+            struct ofp_buf b;
+            ofp_buf_init(&b);
+            ofp_encode_error(&b, version ? version : OFP13_VERSION, 1, err,
+                             data, len);
+            if (b.len > 8 + 4 + 64) {
+                abort();
+            }
+            ofp_buf_uninit(&b);
+        } else if (m.type == OFPTYPE_HELLO) {
+            ofp_negotiate(&m, OFP_SUPPORTED_BITMAP);
+        } else if (m.type == OFPTYPE_FLOW_MOD) {
+            flow_mod(&m);
+        } else if (m.type == OFPTYPE_NXT_FLOW_MOD) {
+            nx_flow_mod(&m);
+        }
+        data += len;
+        size -= len;
+    }
+    return 0;
+}

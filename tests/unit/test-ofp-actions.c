@@ -1,0 +1,245 @@
+/* Tests of lib/ofp-actions.c: OpenFlow 1.0 actions with Nicira
+ * extensions, OpenFlow 1.3 actions and instructions, their errors and
+ * round trips. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ofp-actions.h"
+#include "ofp-match.h"
+
+/* output:2, mod_dl_dst:00:11:22:33:44:55, resubmit(,2), strip_vlan,
+ * mod_nw_tos:0x20, NORMAL: as ovs-ofctl sends them with 1.0. */
+static const uint8_t acts10[] = {
+    0, 0, 0, 8, 0, 2, 0, 0,
+    0, 5, 0, 16, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0, 0, 0, 0, 0,
+    0xff, 0xff, 0, 16, 0, 0, 0x23, 0x20, 0, 14, 0xff, 0xf8, 2, 0, 0, 0,
+    0, 3, 0, 8, 0, 0, 0, 0,
+    0, 8, 0, 8, 0x20, 0, 0, 0,
+    0, 0, 0, 8, 0xff, 0xfa, 0, 0,
+};
+
+static void
+test_of10_round_trip(void **state)
+{
+    (void) state;
+    struct ofpacts l;
+    struct ofp_buf b;
+
+    ofpacts_init(&l);
+    assert_int_equal(ofpacts_decode_actions(OFP10_VERSION, acts10,
+                                            sizeof acts10, &l), 0);
+    assert_int_equal(l.n, 6);
+    assert_int_equal(l.a[0].type, OFPACT_OUTPUT);
+    assert_int_equal(l.a[0].port, 2);
+    assert_int_equal(l.a[1].type, OFPACT_SET_FIELD);
+    assert_int_equal(l.a[1].field, MF_ETH_DST);
+    assert_memory_equal(l.a[1].value, "\x00\x11\x22\x33\x44\x55", 6);
+    assert_int_equal(l.a[2].type, OFPACT_RESUBMIT);
+    assert_int_equal(l.a[2].port, OFPP_IN_PORT);
+    assert_int_equal(l.a[2].table, 2);
+    assert_int_equal(l.a[3].type, OFPACT_STRIP_VLAN);
+    assert_int_equal(l.a[4].field, MF_IP_DSCP);
+    assert_int_equal(l.a[4].value[0], 0x20 >> 2);
+    assert_int_equal(l.a[5].port, OFPP_NORMAL);
+    assert_int_equal(ofpacts_check(&l, 0, 254), 0);
+    assert_int_equal(ofpacts_output_to(&l, 2), 1);
+    assert_int_equal(ofpacts_output_to(&l, 3), 0);
+
+    ofp_buf_init(&b);
+    ofpacts_encode_actions(OFP10_VERSION, &l, &b);
+    assert_int_equal(b.len, sizeof acts10);
+    assert_memory_equal(b.data, acts10, sizeof acts10);
+    ofp_buf_uninit(&b);
+    ofpacts_uninit(&l);
+}
+
+static ofperr
+decode10(const void *p, size_t len)
+{
+    struct ofpacts l;
+    ofpacts_init(&l);
+    ofperr err = ofpacts_decode_actions(OFP10_VERSION, p, len, &l);
+    ofpacts_uninit(&l);
+    return err;
+}
+
+static ofperr
+decode13(const void *p, size_t len)
+{
+    struct ofpacts l;
+    ofpacts_init(&l);
+    ofperr err = ofpacts_decode_instructions(p, len, &l);
+    ofpacts_uninit(&l);
+    return err;
+}
+
+static void
+test_action_errors(void **state)
+{
+    (void) state;
+    static const uint8_t short_len[] = { 0, 0, 0, 4, 0, 2, 0, 0 };
+    static const uint8_t odd_len[] = { 0, 0, 0, 12, 0, 2, 0, 0,
+                                       0, 0, 0, 0 };
+    static const uint8_t past_end[] = { 0, 0, 0, 16, 0, 2, 0, 0 };
+    static const uint8_t unknown[] = { 0, 99, 0, 8, 0, 0, 0, 0 };
+    static const uint8_t vendor[] = { 0xff, 0xff, 0, 16, 0, 0, 0x12, 0x34,
+                                      0, 1, 0, 0, 0, 0, 0, 0 };
+    static const uint8_t nx_unknown[] = { 0xff, 0xff, 0, 16, 0, 0, 0x23,
+                                          0x20, 0x12, 0x34, 0, 0, 0, 0,
+                                          0, 0 };
+    static const uint8_t vid_range[] = { 0, 1, 0, 8, 0x10, 0, 0, 0 };
+
+    assert_int_equal(decode10(short_len, 8), OFPERR_BAD_ACT_LEN);
+    assert_int_equal(decode10(odd_len, 12), OFPERR_BAD_ACT_LEN);
+    assert_int_equal(decode10(past_end, 8), OFPERR_BAD_ACT_LEN);
+    assert_int_equal(decode10(unknown, 8), OFPERR_BAD_ACT_TYPE);
+    assert_int_equal(decode10(vendor, 16), OFPERR_BAD_ACT_EXPERIMENTER);
+    assert_int_equal(decode10(nx_unknown, 16), OFPERR_BAD_ACT_EXP_TYPE);
+    assert_int_equal(decode10(vid_range, 8), OFPERR_BAD_ACT_ARGUMENT);
+
+    /* 1.3: an apply-actions holding a group action (no groups yet). */
+    static const uint8_t group[] = { 0, 4, 0, 16, 0, 0, 0, 0,
+                                     0, 22, 0, 8, 0, 0, 0, 1 };
+    assert_int_equal(decode13(group, 16), OFPERR_BAD_ACT_OUT_GROUP);
+    /* A set-field whose OXM carries a mask. */
+    static const uint8_t sf_mask[] = {
+        0, 4, 0, 32, 0, 0, 0, 0,
+        0, 25, 0, 24, 0x80, 0x00, 0x07, 0x0c,
+        0, 0x11, 0x22, 0x33, 0x44, 0x55, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0,
+    };
+    assert_int_equal(decode13(sf_mask, sizeof sf_mask),
+                     OFPERR_BAD_ACT_SET_LEN);
+    /* Instructions: unknown, repeated, bad length. */
+    static const uint8_t inst_unknown[] = { 0, 9, 0, 8, 0, 0, 0, 0 };
+    assert_int_equal(decode13(inst_unknown, 8), OFPERR_BAD_INST_UNKNOWN);
+    static const uint8_t inst_twice[] = { 0, 5, 0, 8, 0, 0, 0, 0,
+                                          0, 5, 0, 8, 0, 0, 0, 0 };
+    assert_int_equal(decode13(inst_twice, 16), OFPERR_BAD_INST_UNSUP);
+    static const uint8_t goto_len[] = { 0, 1, 0, 16, 1, 0, 0, 0,
+                                        0, 0, 0, 0, 0, 0, 0, 0 };
+    assert_int_equal(decode13(goto_len, 16), OFPERR_BAD_INST_LEN);
+    assert_int_equal(decode13(goto_len, 8), OFPERR_BAD_INST_LEN);
+}
+
+static void
+test_of13_instructions(void **state)
+{
+    (void) state;
+    /* In wire order: goto_table:3, write_actions(output:4),
+     * apply_actions(push_vlan, set_field:vlan_vid=5, output:1),
+     * clear_actions, write_metadata:0x10/0xf0. */
+    static const uint8_t in[] = {
+        0, 1, 0, 8, 3, 0, 0, 0,
+        0, 3, 0, 24, 0, 0, 0, 0,
+        0, 0, 0, 16, 0, 0, 0, 4, 0xff, 0xff, 0, 0, 0, 0, 0, 0,
+        0, 4, 0, 48, 0, 0, 0, 0,
+        0, 17, 0, 8, 0x81, 0x00, 0, 0,
+        0, 25, 0, 16, 0x80, 0x00, 0x0c, 0x02, 0x10, 0x05, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 16, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 5, 0, 8, 0, 0, 0, 0,
+        0, 2, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        0, 0, 0, 0, 0, 0, 0, 0xf0,
+    };
+    struct ofpacts l;
+    ofpacts_init(&l);
+    assert_int_equal(ofpacts_decode_instructions(in, sizeof in, &l), 0);
+    /* Execution order: apply, clear, write, metadata, goto. */
+    static const uint8_t want[] = {
+        OFPACT_PUSH_VLAN, OFPACT_SET_FIELD, OFPACT_OUTPUT,
+        OFPACT_CLEAR_ACTIONS, OFPACT_WRITE_ACTIONS, OFPACT_OUTPUT,
+        OFPACT_WRITE_METADATA, OFPACT_GOTO_TABLE,
+    };
+    assert_int_equal(l.n, sizeof want);
+    for (size_t i = 0; i < sizeof want; i++) {
+        assert_int_equal(l.a[i].type, want[i]);
+    }
+    assert_int_equal(l.a[0].port, 0x8100);
+    assert_int_equal(l.a[1].field, MF_VLAN_VID);
+    assert_int_equal(l.a[4].n, 1);
+    assert_int_equal(l.a[5].port, 4);
+    assert_int_equal(l.a[6].metadata, 0x10);
+    assert_int_equal(l.a[6].mask, 0xf0);
+    assert_int_equal(l.a[7].table, 3);
+    assert_int_equal(ofpacts_check(&l, 0, 254), 0);
+    /* goto-table must go forward. */
+    assert_int_equal(ofpacts_check(&l, 3, 254), OFPERR_BAD_INST_TABLE_ID);
+    assert_int_equal(ofpacts_check(&l, 0, 3), OFPERR_BAD_INST_TABLE_ID);
+
+    /* Encoding gives the instructions in execution order, which decode
+     * to the same list. */
+    struct ofp_buf b;
+    struct ofpacts again;
+    ofp_buf_init(&b);
+    ofpacts_init(&again);
+    ofpacts_encode_instructions(&l, &b);
+    assert_int_equal(b.len, sizeof in);
+    assert_int_equal(ofpacts_decode_instructions(b.data, b.len, &again), 0);
+    assert_int_equal(again.n, l.n);
+    assert_memory_equal(again.a, l.a, l.n * sizeof *l.a);
+    /* The apply-actions instruction comes first. */
+    assert_int_equal(b.data[1], 4);
+    assert_int_equal(b.data[3], 48);
+
+    /* In 1.0 only the applied actions remain: push_vlan has no 1.0
+     * spelling, the set-field of a VID becomes set_vlan_vid. */
+    ofp_buf_clear(&b);
+    ofpacts_encode_actions(OFP10_VERSION, &l, &b);
+    static const uint8_t in10[] = {
+        0, 1, 0, 8, 0, 5, 0, 0,
+        0, 0, 0, 8, 0, 1, 0, 0,
+    };
+    assert_int_equal(b.len, sizeof in10);
+    assert_memory_equal(b.data, in10, sizeof in10);
+    ofpacts_uninit(&again);
+    ofpacts_uninit(&l);
+    ofp_buf_uninit(&b);
+}
+
+static void
+test_check_ports(void **state)
+{
+    (void) state;
+    struct ofpacts l;
+
+    ofpacts_init(&l);
+    ofpacts_put(&l, OFPACT_OUTPUT)->port = 0;
+    assert_int_equal(ofpacts_check(&l, 0, 254), OFPERR_BAD_ACT_OUT_PORT);
+    l.a[0].port = OFPP_ANY;
+    assert_int_equal(ofpacts_check(&l, 0, 254), OFPERR_BAD_ACT_OUT_PORT);
+    l.a[0].port = OFPP_FLOOD;
+    assert_int_equal(ofpacts_check(&l, 0, 254), 0);
+    l.a[0].port = 0xfeff;
+    assert_int_equal(ofpacts_check(&l, 0, 254), 0);
+    struct ofpact *r = ofpacts_put(&l, OFPACT_RESUBMIT);
+    r->table = 254;
+    assert_int_equal(ofpacts_check(&l, 0, 254), OFPERR_BAD_ACT_ARGUMENT);
+    r->table = 255;                         /* the current table */
+    assert_int_equal(ofpacts_check(&l, 0, 254), 0);
+
+    /* Growing past the initial capacity keeps earlier entries. */
+    for (int i = 0; i < 100; i++) {
+        ofpacts_put(&l, OFPACT_OUTPUT)->port = i + 1;
+    }
+    assert_int_equal(l.n, 102);
+    assert_int_equal(l.a[0].port, 0xfeff);
+    assert_int_equal(l.a[101].port, 100);
+    ofpacts_uninit(&l);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_of10_round_trip),
+        cmocka_unit_test(test_action_errors),
+        cmocka_unit_test(test_of13_instructions),
+        cmocka_unit_test(test_check_ports),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

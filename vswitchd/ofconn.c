@@ -1,0 +1,1367 @@
+/* OpenFlow management connections (see ofconn.h). */
+#include "ofconn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/openvswitch.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dpif.h"
+#include "log.h"
+#include "ofp-actions.h"
+#include "ofp-match.h"
+#include "ofp-msgs.h"
+#include "ofproto.h"
+#include "packet.h"
+#include "rules.h"
+#include "upcall.h"
+#include "xlate.h"
+
+LOG_MODULE(ofconn);
+
+#define RX_MAX (OFP_MSG_MAX + 1)
+#define TX_LIMIT (16u << 20)    /* a peer that reads nothing is dropped */
+#define MAX_CONNS 64
+
+enum kind { K_LISTENER, K_CONN };
+
+struct listener {
+    enum kind kind;
+    int fd;
+    char bridge[IFNAMSIZ];
+    char path[108];
+    struct listener *next;
+};
+
+enum flow_format { FF_OF10 = 0, FF_NXM = 2 };
+
+struct conn {
+    enum kind kind;
+    int fd;
+    char bridge[IFNAMSIZ];
+    uint8_t version;            /* 0 until hello is negotiated */
+    bool table_id_ext;          /* NXT_FLOW_MOD_TABLE_ID enabled */
+    enum flow_format flow_format;
+    uint16_t config_flags, miss_send_len;
+    uint8_t rx[RX_MAX];
+    size_t rx_len;
+    struct ofp_buf tx;
+    size_t tx_ofs;
+    bool want_out, dead;
+    struct conn *next;
+};
+
+static int epfd = -1;
+static char *run_dir;
+static struct dpif *dp;
+static struct listener *listeners;
+static struct conn *conns;
+static unsigned n_conns;
+static uint64_t last_cfg_seq;
+static uint32_t next_xid = 1;
+
+static uint64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+/* ---- sockets ------------------------------------------------------------ */
+
+static void
+listener_close(struct listener *l)
+{
+    epoll_ctl(epfd, EPOLL_CTL_DEL, l->fd, NULL);
+    close(l->fd);
+    unlink(l->path);
+    free(l);
+}
+
+static struct listener *
+listener_open(const char *bridge)
+{
+    struct listener *l = calloc(1, sizeof *l);
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+    if (!l) {
+        return NULL;
+    }
+    l->kind = K_LISTENER;
+    snprintf(l->bridge, sizeof l->bridge, "%s", bridge);
+    if ((size_t) snprintf(l->path, sizeof l->path, "%s/%s.mgmt", run_dir,
+                          bridge) >= sizeof l->path
+        || strlen(l->path) >= sizeof sun.sun_path) {
+        LOG_WARN("%s: management socket path too long", bridge);
+        free(l);
+        return NULL;
+    }
+    memcpy(sun.sun_path, l->path, strlen(l->path) + 1);
+    l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    unlink(l->path);
+    mode_t old = umask(0077);   /* root-only, as Open vSwitch's */
+    int err = l->fd < 0 ? -1 : bind(l->fd, (struct sockaddr *) &sun,
+                                    sizeof sun);
+    umask(old);
+    if (err || listen(l->fd, 16)) {
+        LOG_WARN("%s: cannot listen on %s: %s", bridge, l->path,
+                 strerror(errno));
+        if (l->fd >= 0) {
+            close(l->fd);
+        }
+        free(l);
+        return NULL;
+    }
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = l };
+    epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev);
+    LOG_INFO("%s: listening on %s", bridge, l->path);
+    return l;
+}
+
+static void
+conn_close(struct conn *c)
+{
+    epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    ofp_buf_uninit(&c->tx);
+    free(c);
+    n_conns--;
+}
+
+static void
+conn_update_events(struct conn *c)
+{
+    bool want = c->tx_ofs < c->tx.len;
+    if (want != c->want_out) {
+        struct epoll_event ev = {
+            .events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c,
+        };
+        epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+        c->want_out = want;
+    }
+}
+
+static void
+conn_flush(struct conn *c)
+{
+    while (c->tx_ofs < c->tx.len) {
+        ssize_t n = send(c->fd, c->tx.data + c->tx_ofs,
+                         c->tx.len - c->tx_ofs, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EINTR) {
+                c->dead = true;
+            }
+            break;
+        }
+        c->tx_ofs += n;
+    }
+    if (c->tx_ofs == c->tx.len) {
+        ofp_buf_clear(&c->tx);
+        c->tx_ofs = 0;
+    } else if (c->tx.len - c->tx_ofs > TX_LIMIT) {
+        c->dead = true;
+    }
+    conn_update_events(c);
+}
+
+static void
+conn_accept(struct listener *l)
+{
+    for (;;) {
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            return;
+        }
+        struct conn *c = n_conns < MAX_CONNS ? calloc(1, sizeof *c) : NULL;
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->kind = K_CONN;
+        c->fd = fd;
+        snprintf(c->bridge, sizeof c->bridge, "%s", l->bridge);
+        ofp_buf_init(&c->tx);
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+        epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+        c->next = conns;
+        conns = c;
+        n_conns++;
+        /* We offer every version we speak; the peer's hello decides. */
+        ofp_encode_hello(&c->tx, OFP13_VERSION, next_xid++,
+                         OFP_SUPPORTED_BITMAP);
+        conn_flush(c);
+    }
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+static void
+send_error(struct conn *c, const struct ofp_msg *m, ofperr err)
+{
+    uint8_t v = c->version ? c->version : OFP13_VERSION;
+    ofp_encode_error(&c->tx, v, m->xid, err, m->data, m->length);
+}
+
+static void
+send_simple(struct conn *c, uint8_t type, uint32_t xid, const void *body,
+            size_t len)
+{
+    size_t start = ofp_start(&c->tx, c->version, type, xid);
+    ofp_buf_bytes(&c->tx, body, len);
+    ofp_finish(&c->tx, start);
+}
+
+static const struct ofproto *
+conn_bridge(const struct conn *c)
+{
+    return ofproto_find(xlate_cfg, c->bridge);
+}
+
+static void
+host_if(const char *name, uint8_t mac[6], uint32_t *config, uint32_t *state)
+{
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    memset(mac, 0, 6);
+    *config = *state = 0;
+    if (fd < 0) {
+        return;
+    }
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+    if (!ioctl(fd, SIOCGIFHWADDR, &ifr)) {
+        memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+    }
+    if (!ioctl(fd, SIOCGIFFLAGS, &ifr)) {
+        *config = ifr.ifr_flags & IFF_UP ? 0 : 1;       /* PORT_DOWN */
+        *state = ifr.ifr_flags & IFF_RUNNING ? 0 : 1;   /* LINK_DOWN */
+    }
+    close(fd);
+}
+
+static uint32_t
+port_no_wire(const struct ofport *p)
+{
+    return p->ofp_port == OFPP_LOCAL_NO ? OFPP_LOCAL : p->ofp_port;
+}
+
+static void
+put_port(struct ofp_buf *b, uint8_t version, const struct ofport *p)
+{
+    uint8_t mac[6];
+    uint32_t config, state;
+    char name[16] = { 0 };
+
+    host_if(p->name, mac, &config, &state);
+    memcpy(name, p->name, strnlen(p->name, 15));
+    if (version == OFP10_VERSION) {
+        ofp_buf_be16(b, ofp_port_to_16(port_no_wire(p)));
+        ofp_buf_bytes(b, mac, 6);
+        ofp_buf_bytes(b, name, 16);
+        ofp_buf_be32(b, config);
+        ofp_buf_be32(b, state);
+        ofp_buf_put(b, 16);     /* curr, advertised, supported, peer */
+    } else {
+        ofp_buf_be32(b, port_no_wire(p));
+        ofp_buf_put(b, 4);
+        ofp_buf_bytes(b, mac, 6);
+        ofp_buf_put(b, 2);
+        ofp_buf_bytes(b, name, 16);
+        ofp_buf_be32(b, config);
+        ofp_buf_be32(b, state);
+        ofp_buf_put(b, 24);     /* curr .. peer, curr_speed, max_speed */
+    }
+}
+
+static uint64_t
+bridge_dpid(const struct ofproto *br)
+{
+    if (br->datapath_id) {
+        return br->datapath_id;
+    }
+    /* As Open vSwitch: the bridge's MAC address. */
+    uint8_t mac[6];
+    uint32_t config, state;
+    host_if(br->name, mac, &config, &state);
+    uint64_t id = 0;
+    for (int i = 0; i < 6; i++) {
+        id = id << 8 | mac[i];
+    }
+    return id;
+}
+
+static void
+handle_features(struct conn *c, const struct ofp_msg *m)
+{
+    const struct ofproto *br = conn_bridge(c);
+    struct ofp_buf *b = &c->tx;
+    size_t start = ofp_start(b, c->version, OFPT_FEATURES_REPLY, m->xid);
+
+    ofp_buf_be64(b, br ? bridge_dpid(br) : 0);
+    ofp_buf_be32(b, 0);                 /* n_buffers */
+    ofp_buf_u8(b, RULES_N_TABLES);
+    if (c->version == OFP10_VERSION) {
+        ofp_buf_put(b, 3);
+        ofp_buf_be32(b, 0xc7);          /* flow/table/port/queue stats,
+                                         * ARP_MATCH_IP */
+        ofp_buf_be32(b, 0xfff);         /* every 1.0 action */
+        for (unsigned i = 0; br && i < br->n_ports; i++) {
+            put_port(b, c->version, br->ports[i]);
+        }
+    } else {
+        ofp_buf_put(b, 3);              /* auxiliary_id, pad */
+        ofp_buf_be32(b, 0x4f);
+        ofp_buf_be32(b, 0);
+    }
+    ofp_finish(b, start);
+}
+
+/* ---- flow-mod ----------------------------------------------------------- */
+
+enum { OFPFC_ADD, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPFC_DELETE,
+       OFPFC_DELETE_STRICT };
+
+struct flow_mod {
+    uint8_t command, table_id;
+    uint64_t cookie, cookie_mask, new_cookie;
+    bool modify_cookie;
+    uint16_t idle, hard, priority, flags;
+    uint32_t buffer_id, out_port;
+    struct ofp_match match;
+    struct ofpacts acts;
+};
+
+static ofperr
+decode_flow_mod(struct conn *c, const struct ofp_msg *m, struct flow_mod *fm)
+{
+    struct ofp_rd r;
+    ofperr err;
+
+    memset(fm, 0, sizeof *fm);
+    ofpacts_init(&fm->acts);
+    ofp_rd_init(&r, m->body, m->body_len);
+    if (m->type == OFPTYPE_NXT_FLOW_MOD || c->version == OFP10_VERSION) {
+        uint8_t match10[OFP10_MATCH_LEN];
+        uint16_t match_len = 0;
+        bool nxm = m->type == OFPTYPE_NXT_FLOW_MOD;
+        if (!nxm) {
+            ofp_rd_bytes(&r, match10, sizeof match10);
+        }
+        fm->new_cookie = ofp_rd_be64(&r);
+        uint16_t cmd = ofp_rd_be16(&r);
+        fm->idle = ofp_rd_be16(&r);
+        fm->hard = ofp_rd_be16(&r);
+        fm->priority = ofp_rd_be16(&r);
+        fm->buffer_id = ofp_rd_be32(&r);
+        fm->out_port = ofp_port_from_16(ofp_rd_be16(&r));
+        fm->flags = ofp_rd_be16(&r);
+        if (nxm) {
+            match_len = ofp_rd_be16(&r);
+            ofp_rd_pull(&r, 6);
+        }
+        if (r.bad) {
+            return OFPERR_BAD_REQ_LEN;
+        }
+        fm->command = cmd & 0xff;
+        fm->table_id = c->table_id_ext ? cmd >> 8
+                     : fm->command == OFPFC_ADD ? 0 : RULES_TABLE_ALL;
+        if (nxm) {
+            size_t padded = (match_len + 7u) / 8 * 8;
+            const uint8_t *p = ofp_rd_pull(&r, padded);
+            if (!p) {
+                return OFPERR_BAD_REQ_LEN;
+            }
+            err = ofp_match_decode_nxm(p, match_len, &fm->match,
+                                       &fm->cookie, &fm->cookie_mask);
+        } else {
+            err = ofp_match_decode_of10(match10, &fm->match);
+        }
+        if (err) {
+            return err;
+        }
+        /* Before 1.1 a modify also sets the cookie. */
+        fm->modify_cookie = fm->new_cookie != UINT64_MAX;
+        err = ofpacts_decode_actions(OFP10_VERSION, r.p, r.left, &fm->acts);
+    } else {
+        fm->cookie = ofp_rd_be64(&r);
+        fm->cookie_mask = ofp_rd_be64(&r);
+        fm->table_id = ofp_rd_u8(&r);
+        fm->command = ofp_rd_u8(&r);
+        fm->idle = ofp_rd_be16(&r);
+        fm->hard = ofp_rd_be16(&r);
+        fm->priority = ofp_rd_be16(&r);
+        fm->buffer_id = ofp_rd_be32(&r);
+        fm->out_port = ofp_rd_be32(&r);
+        ofp_rd_be32(&r);                /* out_group: no groups yet */
+        fm->flags = ofp_rd_be16(&r);
+        ofp_rd_pull(&r, 2);
+        if (r.bad) {
+            return OFPERR_BAD_REQ_LEN;
+        }
+        fm->new_cookie = fm->cookie;
+        err = ofp_match_decode_oxm(&r, &fm->match);
+        if (err) {
+            return err;
+        }
+        err = ofpacts_decode_instructions(r.p, r.left, &fm->acts);
+    }
+    if (err) {
+        return err;
+    }
+    if (fm->command > OFPFC_DELETE_STRICT) {
+        return OFPERR_FLOW_MOD_BAD_COMMAND;
+    }
+    if (fm->command < OFPFC_DELETE) {
+        if (fm->buffer_id != UINT32_MAX) {
+            return OFPERR_BAD_REQ_BUFFER_UNKNOWN;
+        }
+        uint8_t t = fm->table_id == RULES_TABLE_ALL ? 0 : fm->table_id;
+        err = ofpacts_check(&fm->acts, t, RULES_N_TABLES);
+    }
+    return err;
+}
+
+static ofperr
+apply_flow_mod(struct conn *c, struct flow_mod *fm)
+{
+    struct rule_set *rs = rules_find(c->bridge);
+    struct rule_criteria crit = {
+        .table_id = fm->table_id, .match = fm->match,
+        .priority = fm->priority,
+        .strict = fm->command == OFPFC_MODIFY_STRICT
+                  || fm->command == OFPFC_DELETE_STRICT,
+        .out_port = fm->command >= OFPFC_DELETE ? fm->out_port : OFPP_ANY,
+        .cookie = fm->cookie, .cookie_mask = fm->cookie_mask,
+    };
+    ofperr err = 0;
+    size_t n;
+
+    if (!rs) {
+        return OFPERR_BAD_REQ_EPERM;
+    }
+    if (fm->table_id >= RULES_N_TABLES && fm->table_id != RULES_TABLE_ALL) {
+        return OFPERR_FLOW_MOD_BAD_TABLE_ID;
+    }
+    switch (fm->command) {
+    case OFPFC_ADD: {
+        if (fm->table_id == RULES_TABLE_ALL) {
+            return OFPERR_FLOW_MOD_BAD_TABLE_ID;
+        }
+        struct rule *r = rule_create();
+        if (!r) {
+            return OFPERR_FLOW_MOD_TABLE_FULL;
+        }
+        r->match = fm->match;
+        r->priority = fm->priority;
+        r->table_id = fm->table_id;
+        r->flags = fm->flags;
+        r->idle_timeout = fm->idle;
+        r->hard_timeout = fm->hard;
+        r->cookie = fm->new_cookie;
+        r->acts = fm->acts;
+        ofpacts_init(&fm->acts);
+        err = rules_add(rs, r, mono_ms());
+        break;
+    }
+    case OFPFC_MODIFY:
+    case OFPFC_MODIFY_STRICT:
+        n = rules_modify(rs, &crit, &fm->acts, fm->modify_cookie,
+                         fm->new_cookie);
+        if (!n && c->version == OFP10_VERSION
+            && fm->table_id != RULES_TABLE_ALL) {
+            fm->command = OFPFC_ADD;    /* 1.0: modify adds if absent */
+            return apply_flow_mod(c, fm);
+        }
+        if (!n && c->version == OFP10_VERSION) {
+            fm->command = OFPFC_ADD;
+            fm->table_id = 0;
+            return apply_flow_mod(c, fm);
+        }
+        break;
+    case OFPFC_DELETE:
+    case OFPFC_DELETE_STRICT:
+        rules_delete(rs, &crit);
+        break;
+    }
+    return err;
+}
+
+static void
+handle_flow_mod(struct conn *c, const struct ofp_msg *m)
+{
+    struct flow_mod fm;
+    ofperr err = decode_flow_mod(c, m, &fm);
+
+    if (!err) {
+        pthread_rwlock_wrlock(&xlate_lock);
+        err = apply_flow_mod(c, &fm);
+        pthread_rwlock_unlock(&xlate_lock);
+        if (!err) {
+            udpif_revalidate();
+        }
+    }
+    ofpacts_uninit(&fm.acts);
+    if (err) {
+        LOG_DBG("%s: flow-mod refused (type %u code %u)", c->bridge,
+                OFPERR_TYPE(err), OFPERR_CODE(err));
+        send_error(c, m, err);
+    }
+}
+
+/* ---- flow and aggregate stats ------------------------------------------- */
+
+struct stats_ctx {
+    struct conn *c;
+    uint8_t version;
+    bool nx;
+    uint32_t xid;
+    size_t start;               /* current reply message */
+    uint64_t now, packets, bytes;
+    uint32_t flows;
+    struct ofp_buf entry;
+};
+
+static void
+put_flow_entry(const struct rule *r, void *aux)
+{
+    struct stats_ctx *s = aux;
+    struct ofp_buf *e = &s->entry;
+    uint64_t age = s->now - r->created_ms;
+    uint64_t used = atomic_load(&r->used_ms);
+    uint64_t packets = atomic_load(&r->n_packets);
+    uint64_t bytes = atomic_load(&r->n_bytes);
+
+    ofp_buf_clear(e);
+    ofp_buf_be16(e, 0);
+    ofp_buf_u8(e, r->table_id);
+    ofp_buf_u8(e, 0);
+    if (s->nx) {
+        ofp_buf_be32(e, age / 1000);
+        ofp_buf_be32(e, age % 1000 * 1000000);
+        ofp_buf_be16(e, r->priority);
+        ofp_buf_be16(e, r->idle_timeout);
+        ofp_buf_be16(e, r->hard_timeout);
+        ofp_buf_be16(e, 0);             /* match_len, below */
+        ofp_buf_be16(e, (s->now - used) / 1000 + 1);    /* idle_age */
+        ofp_buf_be16(e, age / 1000 + 1);                /* hard_age */
+        ofp_buf_be64(e, r->cookie);
+        ofp_buf_be64(e, packets);
+        ofp_buf_be64(e, bytes);
+        size_t ml = ofp_match_encode_nxm(e, &r->match);
+        ofp_buf_set_be16(e, 18, ml);
+        ofp_buf_pad8(e, 0);
+        ofpacts_encode_actions(OFP10_VERSION, &r->acts, e);
+    } else if (s->version == OFP10_VERSION) {
+        ofp_match_encode_of10(e, &r->match);
+        ofp_buf_be32(e, age / 1000);
+        ofp_buf_be32(e, age % 1000 * 1000000);
+        ofp_buf_be16(e, r->priority);
+        ofp_buf_be16(e, r->idle_timeout);
+        ofp_buf_be16(e, r->hard_timeout);
+        ofp_buf_put(e, 6);
+        ofp_buf_be64(e, r->cookie);
+        ofp_buf_be64(e, packets);
+        ofp_buf_be64(e, bytes);
+        ofpacts_encode_actions(OFP10_VERSION, &r->acts, e);
+    } else {
+        ofp_buf_be32(e, age / 1000);
+        ofp_buf_be32(e, age % 1000 * 1000000);
+        ofp_buf_be16(e, r->priority);
+        ofp_buf_be16(e, r->idle_timeout);
+        ofp_buf_be16(e, r->hard_timeout);
+        ofp_buf_be16(e, r->flags);
+        ofp_buf_put(e, 4);
+        ofp_buf_be64(e, r->cookie);
+        ofp_buf_be64(e, packets);
+        ofp_buf_be64(e, bytes);
+        ofp_match_encode_oxm(e, &r->match);
+        ofpacts_encode_instructions(&r->acts, e);
+    }
+    ofp_buf_set_be16(e, 0, e->len);
+
+    struct ofp_buf *b = &s->c->tx;
+    if (b->len - s->start + e->len > OFP_MSG_MAX) {
+        ofp_stats_set_more(b, s->start);
+        ofp_finish(b, s->start);
+        s->start = ofp_start_stats_reply(b, s->version, s->xid,
+                                         s->nx ? OFPMP_VENDOR : OFPMP_FLOW,
+                                         NXST_FLOW);
+    }
+    ofp_buf_bytes(b, e->data, e->len);
+}
+
+static void
+sum_flow(const struct rule *r, void *aux)
+{
+    struct stats_ctx *s = aux;
+    s->packets += atomic_load(&r->n_packets);
+    s->bytes += atomic_load(&r->n_bytes);
+    s->flows++;
+}
+
+/* Decodes a flow or aggregate stats request of any flavour. */
+static ofperr
+decode_flow_stats_request(struct conn *c, const struct ofp_msg *m,
+                          struct rule_criteria *crit)
+{
+    struct ofp_rd r;
+    ofperr err;
+
+    memset(crit, 0, sizeof *crit);
+    ofp_rd_init(&r, m->body, m->body_len);
+    if (m->type == OFPTYPE_NXST_FLOW_REQUEST
+        || m->type == OFPTYPE_NXST_AGGREGATE_REQUEST) {
+        crit->out_port = ofp_port_from_16(ofp_rd_be16(&r));
+        uint16_t match_len = ofp_rd_be16(&r);
+        crit->table_id = ofp_rd_u8(&r);
+        ofp_rd_pull(&r, 3);
+        const uint8_t *p = ofp_rd_pull(&r, match_len);
+        if (r.bad) {
+            return OFPERR_BAD_REQ_LEN;
+        }
+        return ofp_match_decode_nxm(p, match_len, &crit->match,
+                                    &crit->cookie, &crit->cookie_mask);
+    }
+    if (c->version == OFP10_VERSION) {
+        uint8_t match10[OFP10_MATCH_LEN];
+        ofp_rd_bytes(&r, match10, sizeof match10);
+        crit->table_id = ofp_rd_u8(&r);
+        ofp_rd_u8(&r);
+        crit->out_port = ofp_port_from_16(ofp_rd_be16(&r));
+        if (r.bad) {
+            return OFPERR_BAD_REQ_LEN;
+        }
+        return ofp_match_decode_of10(match10, &crit->match);
+    }
+    crit->table_id = ofp_rd_u8(&r);
+    ofp_rd_pull(&r, 3);
+    crit->out_port = ofp_rd_be32(&r);
+    ofp_rd_be32(&r);                    /* out_group */
+    ofp_rd_pull(&r, 4);
+    crit->cookie = ofp_rd_be64(&r);
+    crit->cookie_mask = ofp_rd_be64(&r);
+    if (r.bad) {
+        return OFPERR_BAD_REQ_LEN;
+    }
+    err = ofp_match_decode_oxm(&r, &crit->match);
+    return err;
+}
+
+static void
+handle_flow_stats(struct conn *c, const struct ofp_msg *m, bool aggregate)
+{
+    struct rule_criteria crit;
+    ofperr err = decode_flow_stats_request(c, m, &crit);
+    struct rule_set *rs = rules_find(c->bridge);
+
+    if (!err && !rs) {
+        err = OFPERR_BAD_REQ_EPERM;
+    }
+    if (err) {
+        send_error(c, m, err);
+        return;
+    }
+    bool nx = m->type == OFPTYPE_NXST_FLOW_REQUEST
+              || m->type == OFPTYPE_NXST_AGGREGATE_REQUEST;
+    struct stats_ctx s = {
+        .c = c, .version = c->version, .nx = nx, .xid = m->xid,
+        .now = mono_ms(),
+    };
+    ofp_buf_init(&s.entry);
+    s.start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
+                                    nx ? OFPMP_VENDOR
+                                       : aggregate ? OFPMP_AGGREGATE
+                                                   : OFPMP_FLOW,
+                                    aggregate ? NXST_AGGREGATE : NXST_FLOW);
+    pthread_rwlock_rdlock(&xlate_lock);
+    rules_for_each(rs, &crit, aggregate ? sum_flow : put_flow_entry, &s);
+    pthread_rwlock_unlock(&xlate_lock);
+    if (aggregate) {
+        ofp_buf_be64(&c->tx, s.packets);
+        ofp_buf_be64(&c->tx, s.bytes);
+        ofp_buf_be32(&c->tx, s.flows);
+        ofp_buf_put(&c->tx, 4);
+    }
+    ofp_finish(&c->tx, s.start);
+    ofp_buf_uninit(&s.entry);
+}
+
+/* ---- other stats -------------------------------------------------------- */
+
+static void
+put_padded_str(struct ofp_buf *b, const char *s, size_t len)
+{
+    size_t n = strlen(s);
+    char *p = ofp_buf_put(b, len);
+    memcpy(p, s, n < len ? n : len - 1);
+}
+
+static void
+handle_desc(struct conn *c, const struct ofp_msg *m)
+{
+    size_t start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
+                                         OFPMP_DESC, 0);
+    put_padded_str(&c->tx, "hvs", 256);
+    put_padded_str(&c->tx, "hvs virtual switch", 256);
+    put_padded_str(&c->tx, HVS_VERSION, 256);
+    put_padded_str(&c->tx, "None", 32);
+    put_padded_str(&c->tx, c->bridge, 256);
+    ofp_finish(&c->tx, start);
+}
+
+static void
+handle_table_stats(struct conn *c, const struct ofp_msg *m)
+{
+    struct rule_set *rs = rules_find(c->bridge);
+    size_t start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
+                                         OFPMP_TABLE, 0);
+    struct ofp_buf *b = &c->tx;
+
+    for (int t = 0; t < RULES_N_TABLES; t++) {
+        const struct rule_table *tab = rs ? &rs->tables[t] : NULL;
+        uint32_t active = tab ? tab->n : 0;
+        uint64_t lookups = tab ? atomic_load(&tab->n_lookups) : 0;
+        uint64_t matched = tab ? atomic_load(&tab->n_matched) : 0;
+        ofp_buf_u8(b, t);
+        ofp_buf_put(b, 3);
+        if (c->version == OFP10_VERSION) {
+            char name[32];
+            snprintf(name, sizeof name, t ? "table%d" : "classifier", t);
+            put_padded_str(b, name, 32);
+            ofp_buf_be32(b, 0x3fffff);  /* every 1.0 wildcard */
+            ofp_buf_be32(b, 1000000);
+        }
+        ofp_buf_be32(b, active);
+        ofp_buf_be64(b, lookups);
+        ofp_buf_be64(b, matched);
+    }
+    ofp_finish(b, start);
+}
+
+static void
+handle_port_desc(struct conn *c, const struct ofp_msg *m)
+{
+    const struct ofproto *br = conn_bridge(c);
+    size_t start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
+                                         OFPMP_PORT_DESC, 0);
+    for (unsigned i = 0; br && i < br->n_ports; i++) {
+        put_port(&c->tx, c->version, br->ports[i]);
+    }
+    ofp_finish(&c->tx, start);
+}
+
+static void
+handle_port_stats(struct conn *c, const struct ofp_msg *m)
+{
+    const struct ofproto *br = conn_bridge(c);
+    struct ofp_rd r;
+    uint32_t want;
+
+    ofp_rd_init(&r, m->body, m->body_len);
+    want = c->version == OFP10_VERSION ? ofp_port_from_16(ofp_rd_be16(&r))
+                                       : ofp_rd_be32(&r);
+    if (r.bad) {
+        send_error(c, m, OFPERR_BAD_REQ_LEN);
+        return;
+    }
+    size_t start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
+                                         OFPMP_PORT_STATS, 0);
+    struct ofp_buf *b = &c->tx;
+    for (unsigned i = 0; br && i < br->n_ports; i++) {
+        const struct ofport *p = br->ports[i];
+        if (want != OFPP_ANY && want != port_no_wire(p)) {
+            continue;
+        }
+        struct dpif_port dpp;
+        memset(&dpp, 0, sizeof dpp);
+        if (!p->tnl.type) {
+            dpif_port_get(dp, p->name, &dpp);
+        }
+        const struct ovs_vport_stats *st = &dpp.stats;
+        if (c->version == OFP10_VERSION) {
+            ofp_buf_be16(b, ofp_port_to_16(port_no_wire(p)));
+            ofp_buf_put(b, 6);
+        } else {
+            ofp_buf_be32(b, port_no_wire(p));
+            ofp_buf_put(b, 4);
+        }
+        ofp_buf_be64(b, st->rx_packets);
+        ofp_buf_be64(b, st->tx_packets);
+        ofp_buf_be64(b, st->rx_bytes);
+        ofp_buf_be64(b, st->tx_bytes);
+        ofp_buf_be64(b, st->rx_dropped);
+        ofp_buf_be64(b, st->tx_dropped);
+        ofp_buf_be64(b, st->rx_errors);
+        ofp_buf_be64(b, st->tx_errors);
+        ofp_buf_put(b, 32);     /* frame, over, crc errors, collisions */
+        if (c->version != OFP10_VERSION) {
+            ofp_buf_put(b, 8);  /* duration */
+        }
+    }
+    ofp_finish(b, start);
+}
+
+static void
+handle_table_features(struct conn *c, const struct ofp_msg *m)
+{
+    /* A single entry with empty property lists: enough for ovs-ofctl,
+     * which asks before a flow-mod.  Full table features are to come. */
+    size_t start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
+                                         OFPMP_TABLE_FEATURES, 0);
+    struct ofp_buf *b = &c->tx;
+    static const uint16_t props[] = { 0, 2, 4, 6, 8, 10, 12, 14 };
+    size_t n_props = sizeof props / sizeof props[0];
+
+    ofp_buf_be16(b, 64 + 8 * n_props);
+    ofp_buf_u8(b, 0);
+    ofp_buf_put(b, 5);
+    put_padded_str(b, "classifier", 32);
+    ofp_buf_be64(b, 0);                 /* metadata_match */
+    ofp_buf_be64(b, 0);                 /* metadata_write */
+    ofp_buf_be32(b, 0);                 /* config */
+    ofp_buf_be32(b, 1000000);           /* max_entries */
+    for (size_t i = 0; i < n_props; i++) {
+        ofp_buf_be16(b, props[i]);
+        ofp_buf_be16(b, 4);
+        ofp_buf_put(b, 4);
+    }
+    ofp_finish(b, start);
+}
+
+static void
+handle_empty_stats(struct conn *c, const struct ofp_msg *m, size_t zeros)
+{
+    size_t start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
+                                         m->stats_type, 0);
+    ofp_buf_put(&c->tx, zeros);
+    ofp_finish(&c->tx, start);
+}
+
+/* ---- packet-out, port-mod, config --------------------------------------- */
+
+static void
+handle_packet_out(struct conn *c, const struct ofp_msg *m)
+{
+    struct ofp_rd r;
+    struct ofpacts acts;
+    uint32_t buffer_id, in_port;
+    uint16_t actions_len;
+
+    ofp_rd_init(&r, m->body, m->body_len);
+    buffer_id = ofp_rd_be32(&r);
+    if (c->version == OFP10_VERSION) {
+        in_port = ofp_port_from_16(ofp_rd_be16(&r));
+        actions_len = ofp_rd_be16(&r);
+    } else {
+        in_port = ofp_rd_be32(&r);
+        actions_len = ofp_rd_be16(&r);
+        ofp_rd_pull(&r, 6);
+    }
+    const uint8_t *ap = ofp_rd_pull(&r, actions_len);
+    if (r.bad) {
+        send_error(c, m, OFPERR_BAD_REQ_LEN);
+        return;
+    }
+    if (buffer_id != UINT32_MAX) {
+        send_error(c, m, OFPERR_BAD_REQ_BUFFER_UNKNOWN);
+        return;
+    }
+    ofpacts_init(&acts);
+    ofperr err = ofpacts_decode_actions(c->version, ap, actions_len, &acts);
+    if (!err) {
+        err = ofpacts_check(&acts, 0, RULES_N_TABLES);
+    }
+    if (!err && r.left < 14) {
+        err = OFPERR_BAD_REQ_LEN;       /* not even an Ethernet header */
+    }
+    if (err) {
+        send_error(c, m, err);
+        ofpacts_uninit(&acts);
+        return;
+    }
+    struct dp_packet *pkt = dp_packet_copy_from(r.p, r.left, 64);
+    struct xlate_out *xo = malloc(sizeof *xo);
+    if (pkt && xo) {
+        struct flow_key key;
+        flow_extract(pkt, &key);
+        pthread_rwlock_rdlock(&xlate_lock);
+        const struct ofproto *br = conn_bridge(c);
+        const struct ofport *in = NULL;
+        for (unsigned i = 0; br && i < br->n_ports; i++) {
+            if (port_no_wire(br->ports[i]) == in_port) {
+                in = br->ports[i];
+            }
+        }
+        bool ok = xlate_actions(xlate_cfg, c->bridge, in_port, &key, &acts,
+                                xo);
+        uint32_t odp_in = in ? in->odp_port : 0;  /* 0: the datapath's
+                                                   * own local port */
+        pthread_rwlock_unlock(&xlate_lock);
+        if (ok && xo->actions_len) {
+            uint8_t kbuf[64] __attribute__((aligned(4)));
+            struct nlmsghdr *nlh = mnl_nlmsg_put_header(kbuf);
+            struct nlattr *k = mnl_attr_nest_start(nlh, OVS_PACKET_ATTR_KEY);
+            mnl_attr_put_u32(nlh, OVS_KEY_ATTR_IN_PORT, odp_in);
+            mnl_attr_nest_end(nlh, k);
+            int e = dpif_execute(dp, k, r.p, r.left, xo->actions,
+                                 xo->actions_len);
+            if (e) {
+                LOG_WARN("%s: packet-out failed: %s", c->bridge,
+                         strerror(-e));
+            }
+        }
+    }
+    free(xo);
+    if (pkt) {
+        dp_packet_free(pkt);
+    }
+    ofpacts_uninit(&acts);
+}
+
+static void
+handle_port_mod(struct conn *c, const struct ofp_msg *m)
+{
+    const struct ofproto *br = conn_bridge(c);
+    struct ofp_rd r;
+    uint32_t port;
+    uint8_t mac[6];
+
+    ofp_rd_init(&r, m->body, m->body_len);
+    if (c->version == OFP10_VERSION) {
+        port = ofp_port_from_16(ofp_rd_be16(&r));
+        ofp_rd_bytes(&r, mac, 6);
+    } else {
+        port = ofp_rd_be32(&r);
+        ofp_rd_pull(&r, 4);
+        ofp_rd_bytes(&r, mac, 6);
+        ofp_rd_pull(&r, 2);
+    }
+    uint32_t config = ofp_rd_be32(&r);
+    uint32_t mask = ofp_rd_be32(&r);
+    if (r.bad) {
+        send_error(c, m, OFPERR_BAD_REQ_LEN);
+        return;
+    }
+    const struct ofport *p = NULL;
+    for (unsigned i = 0; br && i < br->n_ports; i++) {
+        if (port_no_wire(br->ports[i]) == port) {
+            p = br->ports[i];
+        }
+    }
+    if (!p) {
+        send_error(c, m, OFPERR_PORT_MOD_BAD_PORT);
+        return;
+    }
+    if (mask & 1) {             /* OFPPC_PORT_DOWN: the host interface */
+        struct ifreq ifr;
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        memset(&ifr, 0, sizeof ifr);
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", p->name);
+        if (fd >= 0 && !ioctl(fd, SIOCGIFFLAGS, &ifr)) {
+            if (config & 1) {
+                ifr.ifr_flags &= ~IFF_UP;
+            } else {
+                ifr.ifr_flags |= IFF_UP;
+            }
+            if (ioctl(fd, SIOCSIFFLAGS, &ifr)) {
+                LOG_WARN("%s: cannot change %s: %s", c->bridge, p->name,
+                         strerror(errno));
+            }
+        }
+        if (fd >= 0) {
+            close(fd);
+        }
+    }
+}
+
+static void
+handle_role(struct conn *c, const struct ofp_msg *m)
+{
+    struct ofp_rd r;
+
+    ofp_rd_init(&r, m->body, m->body_len);
+    uint32_t role = ofp_rd_be32(&r);
+    ofp_rd_pull(&r, 4);
+    uint64_t gen = ofp_rd_be64(&r);
+    if (r.bad) {
+        send_error(c, m, OFPERR_BAD_REQ_LEN);
+        return;
+    }
+    size_t start = ofp_start(&c->tx, c->version, OFPT13_ROLE_REPLY, m->xid);
+    ofp_buf_be32(&c->tx, role ? role : 1);     /* NOCHANGE -> EQUAL */
+    ofp_buf_put(&c->tx, 4);
+    ofp_buf_be64(&c->tx, gen);
+    ofp_finish(&c->tx, start);
+}
+
+static void
+handle_nx_set_flow_format(struct conn *c, const struct ofp_msg *m)
+{
+    struct ofp_rd r;
+    ofp_rd_init(&r, m->body, m->body_len);
+    uint32_t f = ofp_rd_be32(&r);
+    if (r.bad) {
+        send_error(c, m, OFPERR_BAD_REQ_LEN);
+    } else if (f != FF_OF10 && f != FF_NXM) {
+        send_error(c, m, OFPERR_BAD_REQ_EPERM);
+    } else {
+        c->flow_format = f;
+    }
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static void
+handle_msg(struct conn *c, const uint8_t *data, size_t len)
+{
+    struct ofp_msg m;
+    ofperr err = ofp_decode(data, len, c->version, &m);
+
+    if (err) {
+        if (!c->version) {
+            /* Anything but a hello first: refuse and hang up. */
+            memset(&m, 0, sizeof m);
+            m.data = data;
+            m.length = len;
+            m.xid = len >= 8 ? (uint32_t) data[4] << 24 | data[5] << 16
+                               | data[6] << 8 | data[7] : 0;
+            send_error(c, &m, err);
+            c->dead = true;
+            return;
+        }
+        m.data = data;
+        m.length = len;
+        send_error(c, &m, err);
+        return;
+    }
+    switch (m.type) {
+    case OFPTYPE_HELLO:
+        if (!c->version) {
+            int v = ofp_negotiate(&m, OFP_SUPPORTED_BITMAP);
+            if (v < 0) {
+                c->version = m.version < OFP13_VERSION ? OFP10_VERSION
+                                                       : OFP13_VERSION;
+                send_error(c, &m, OFPERR_HELLO_INCOMPATIBLE);
+                c->dead = true;
+                return;
+            }
+            c->version = v;
+        }
+        break;
+    case OFPTYPE_ECHO_REQUEST:
+        send_simple(c, OFPT_ECHO_REPLY, m.xid, m.body, m.body_len);
+        break;
+    case OFPTYPE_ECHO_REPLY:
+    case OFPTYPE_ERROR:
+        break;
+    case OFPTYPE_FEATURES_REQUEST:
+        handle_features(c, &m);
+        break;
+    case OFPTYPE_GET_CONFIG_REQUEST: {
+        uint8_t body[4] = { c->config_flags >> 8, c->config_flags,
+                            c->miss_send_len >> 8, c->miss_send_len };
+        send_simple(c, OFPT_GET_CONFIG_REPLY, m.xid, body, sizeof body);
+        break;
+    }
+    case OFPTYPE_SET_CONFIG:
+        if (m.body_len < 4) {
+            send_error(c, &m, OFPERR_BAD_REQ_LEN);
+        } else {
+            c->config_flags = m.body[0] << 8 | m.body[1];
+            c->miss_send_len = m.body[2] << 8 | m.body[3];
+        }
+        break;
+    case OFPTYPE_BARRIER_REQUEST:
+        /* Everything before it is done: we handle messages in order. */
+        send_simple(c, ofp_barrier_reply_type(c->version), m.xid, NULL, 0);
+        break;
+    case OFPTYPE_FLOW_MOD:
+    case OFPTYPE_NXT_FLOW_MOD:
+        handle_flow_mod(c, &m);
+        break;
+    case OFPTYPE_PACKET_OUT:
+        handle_packet_out(c, &m);
+        break;
+    case OFPTYPE_PORT_MOD:
+        handle_port_mod(c, &m);
+        break;
+    case OFPTYPE_DESC_REQUEST:
+        handle_desc(c, &m);
+        break;
+    case OFPTYPE_FLOW_STATS_REQUEST:
+    case OFPTYPE_NXST_FLOW_REQUEST:
+        handle_flow_stats(c, &m, false);
+        break;
+    case OFPTYPE_AGGREGATE_REQUEST:
+    case OFPTYPE_NXST_AGGREGATE_REQUEST:
+        handle_flow_stats(c, &m, true);
+        break;
+    case OFPTYPE_TABLE_STATS_REQUEST:
+        handle_table_stats(c, &m);
+        break;
+    case OFPTYPE_PORT_STATS_REQUEST:
+        handle_port_stats(c, &m);
+        break;
+    case OFPTYPE_PORT_DESC_REQUEST:
+        handle_port_desc(c, &m);
+        break;
+    case OFPTYPE_TABLE_FEATURES_REQUEST:
+        handle_table_features(c, &m);
+        break;
+    case OFPTYPE_QUEUE_STATS_REQUEST:
+    case OFPTYPE_GROUP_STATS_REQUEST:
+    case OFPTYPE_GROUP_DESC_REQUEST:
+    case OFPTYPE_METER_STATS_REQUEST:
+    case OFPTYPE_METER_CONFIG_REQUEST:
+        handle_empty_stats(c, &m, 0);
+        break;
+    case OFPTYPE_GROUP_FEATURES_REQUEST:
+        handle_empty_stats(c, &m, 40);
+        break;
+    case OFPTYPE_METER_FEATURES_REQUEST:
+        handle_empty_stats(c, &m, 16);
+        break;
+    case OFPTYPE_ROLE_REQUEST:
+        handle_role(c, &m);
+        break;
+    case OFPTYPE_NXT_SET_FLOW_FORMAT:
+        handle_nx_set_flow_format(c, &m);
+        break;
+    case OFPTYPE_NXT_FLOW_MOD_TABLE_ID:
+        if (m.body_len < 1) {
+            send_error(c, &m, OFPERR_BAD_REQ_LEN);
+        } else {
+            c->table_id_ext = m.body[0] != 0;
+        }
+        break;
+    case OFPTYPE_NXT_SET_PACKET_IN_FORMAT:
+    case OFPTYPE_NXT_SET_CONTROLLER_ID:
+    case OFPTYPE_SET_ASYNC:
+        break;                  /* no packet-ins yet: nothing to change */
+    default:
+        send_error(c, &m, OFPERR_BAD_REQ_TYPE);
+        break;
+    }
+}
+
+static void
+conn_read(struct conn *c)
+{
+    for (;;) {
+        ssize_t n = recv(c->fd, c->rx + c->rx_len, sizeof c->rx - c->rx_len,
+                         0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            c->dead = true;
+            break;
+        }
+        if (n < 0) {
+            break;
+        }
+        c->rx_len += n;
+        size_t ofs = 0;
+        while (!c->dead) {
+            int len = ofp_frame_len(c->rx + ofs, c->rx_len - ofs);
+            if (len < 0) {
+                /* A length under 8 cannot be skipped: the stream is lost. */
+                const uint8_t *h = c->rx + ofs;
+                struct ofp_msg m = {
+                    .data = h, .length = 8,
+                    .xid = (uint32_t) h[4] << 24 | h[5] << 16 | h[6] << 8
+                           | h[7],
+                };
+                send_error(c, &m, OFPERR_BAD_REQ_LEN);
+                c->dead = true;
+                break;
+            }
+            if (!len) {
+                break;
+            }
+            handle_msg(c, c->rx + ofs, len);
+            ofs += len;
+        }
+        memmove(c->rx, c->rx + ofs, c->rx_len - ofs);
+        c->rx_len -= ofs;
+    }
+    conn_flush(c);
+}
+
+/* ---- bridges, timeouts -------------------------------------------------- */
+
+static void
+sync_bridges(void)
+{
+    const struct xlate_cfg *cfg = xlate_cfg;   /* main thread: no lock */
+    uint64_t seq = cfg ? cfg->seq : 0;
+
+    if (seq == last_cfg_seq) {
+        return;
+    }
+    last_cfg_seq = seq;
+    pthread_rwlock_wrlock(&xlate_lock);
+    bool changed = rules_sync(cfg);
+    pthread_rwlock_unlock(&xlate_lock);
+    if (changed) {
+        udpif_revalidate();
+    }
+    for (struct listener **p = &listeners; *p;) {
+        if (!ofproto_find(cfg, (*p)->bridge)) {
+            struct listener *gone = *p;
+            *p = gone->next;
+            for (struct conn *c = conns; c; c = c->next) {
+                if (!strcmp(c->bridge, gone->bridge)) {
+                    c->dead = true;
+                }
+            }
+            listener_close(gone);
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    for (unsigned i = 0; cfg && i < cfg->n_bridges; i++) {
+        bool have = false;
+        for (struct listener *l = listeners; l; l = l->next) {
+            have |= !strcmp(l->bridge, cfg->bridges[i]->name);
+        }
+        if (!have) {
+            struct listener *l = listener_open(cfg->bridges[i]->name);
+            if (l) {
+                l->next = listeners;
+                listeners = l;
+            }
+        }
+    }
+}
+
+static void
+expire_rules(void)
+{
+    static uint64_t next;
+    uint64_t now = mono_ms();
+    size_t n = 0;
+
+    if (now < next) {
+        return;
+    }
+    next = now + 1000;
+    pthread_rwlock_wrlock(&xlate_lock);
+    for (unsigned i = 0; xlate_cfg && i < xlate_cfg->n_bridges; i++) {
+        struct rule_set *rs = rules_find(xlate_cfg->bridges[i]->name);
+        if (rs) {
+            n += rules_expire(rs, now);
+        }
+    }
+    pthread_rwlock_unlock(&xlate_lock);
+    if (n) {
+        udpif_revalidate();
+    }
+}
+
+/* Closes connections that failed or hung up, after a last attempt to
+ * send what they were owed (an error, for example). */
+static void
+reap_dead(void)
+{
+    for (struct conn **p = &conns; *p;) {
+        if ((*p)->dead) {
+            struct conn *gone = *p;
+            *p = gone->next;
+            conn_flush(gone);
+            conn_close(gone);
+        } else {
+            p = &(*p)->next;
+        }
+    }
+}
+
+/* ---- entry points ------------------------------------------------------- */
+
+int
+ofconn_init(const char *rundir, struct dpif *dpif)
+{
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0) {
+        return -errno;
+    }
+    run_dir = strdup(rundir);
+    if (!run_dir) {
+        close(epfd);
+        epfd = -1;
+        return -ENOMEM;
+    }
+    size_t len = strlen(run_dir);
+    while (len > 1 && run_dir[len - 1] == '/') {
+        run_dir[--len] = '\0';
+    }
+    dp = dpif;
+    return epfd;
+}
+
+void
+ofconn_run(void)
+{
+    struct epoll_event evs[16];
+    int n;
+
+    if (epfd < 0) {
+        return;
+    }
+    sync_bridges();
+    while ((n = epoll_wait(epfd, evs, 16, 0)) > 0) {
+        for (int i = 0; i < n; i++) {
+            enum kind *k = evs[i].data.ptr;
+            if (*k == K_LISTENER) {
+                conn_accept(evs[i].data.ptr);
+            } else {
+                struct conn *c = evs[i].data.ptr;
+                if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+                    conn_read(c);
+                } else {
+                    conn_flush(c);
+                }
+            }
+        }
+        reap_dead();
+        if (n < 16) {
+            break;
+        }
+    }
+    reap_dead();
+    expire_rules();
+}
+
+void
+ofconn_destroy(void)
+{
+    while (conns) {
+        struct conn *c = conns;
+        conns = c->next;
+        conn_close(c);
+    }
+    while (listeners) {
+        struct listener *l = listeners;
+        listeners = l->next;
+        listener_close(l);
+    }
+    pthread_rwlock_wrlock(&xlate_lock);
+    rules_destroy_all();
+    pthread_rwlock_unlock(&xlate_lock);
+    if (epfd >= 0) {
+        close(epfd);
+        epfd = -1;
+    }
+    free(run_dir);
+    run_dir = NULL;
+}

@@ -1,0 +1,103 @@
+/* OpenFlow rule tables: per bridge up to 255 tables of rules in priority
+ * order, with cookies, idle/hard timeouts and counters, and the flow-mod
+ * and flow-stats selections over them.
+ *
+ * Rule sets live in a registry keyed by bridge name, so that they survive
+ * the rebuilds of struct xlate_cfg (bridge.c).  The main thread changes
+ * them while holding xlate_lock for writing; xlate reads them under the
+ * read side.  Counters are atomics because handlers bump them while
+ * reading. */
+#ifndef HVS_VSWITCHD_RULES_H
+#define HVS_VSWITCHD_RULES_H 1
+
+#include <net/if.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ofp-actions.h"
+#include "ofp-match.h"
+
+struct xlate_cfg;
+
+#define RULES_N_TABLES 254      /* tables 0..253; 255 means "all" */
+#define RULES_TABLE_ALL 255
+
+#define RULE_F_SEND_FLOW_REM 1
+#define RULE_F_CHECK_OVERLAP 2
+
+/* Owned by its table. */
+struct rule {
+    struct ofp_match match;
+    uint16_t priority;
+    uint8_t table_id;
+    uint16_t flags;             /* OFPFF_* as on the wire */
+    uint16_t idle_timeout, hard_timeout;    /* seconds, 0 = none */
+    uint64_t cookie;
+    struct ofpacts acts;
+    uint64_t created_ms;        /* CLOCK_MONOTONIC */
+    _Atomic uint64_t used_ms;
+    _Atomic uint64_t n_packets, n_bytes;
+};
+
+struct rule_table {
+    struct rule **rules;        /* highest priority first */
+    size_t n, cap;
+    _Atomic uint64_t n_lookups, n_matched;
+};
+
+/* One bridge's tables. */
+struct rule_set {
+    char name[IFNAMSIZ];
+    struct rule_table tables[RULES_N_TABLES];
+    struct rule_set *next;
+};
+
+/* Which rules a flow-mod (modify/delete) or stats request means. */
+struct rule_criteria {
+    uint8_t table_id;           /* or RULES_TABLE_ALL */
+    struct ofp_match match;
+    uint16_t priority;          /* strict only */
+    bool strict;
+    uint32_t out_port;          /* OFPP_ANY: any */
+    uint64_t cookie, cookie_mask;
+};
+
+/* Makes the registry hold exactly the bridges of 'cfg': a new bridge gets
+ * the default rule "priority=0 actions=NORMAL" in table 0.  Caller holds
+ * xlate_lock for writing.  Returns true if anything changed. */
+bool rules_sync(const struct xlate_cfg *cfg);
+/* The rule set of bridge 'name', or NULL. */
+struct rule_set *rules_find(const char *name);
+void rules_destroy_all(void);
+
+/* The highest-priority rule of 'table' that 'pkt' matches, or NULL;
+ * ORs what the lookup consulted into 'wc'.  'count': bump counters. */
+struct rule *rules_lookup(struct rule_set *, uint8_t table,
+                          const struct ofp_fields *pkt, struct flow_key *wc,
+                          bool count);
+
+/* Adds 'r' (which the table then owns) to its table, replacing a rule
+ * with the same match and priority.  Returns 0 or an OpenFlow error (the
+ * rule is then freed). */
+ofperr rules_add(struct rule_set *, struct rule *r, uint64_t now_ms);
+/* Replaces the actions (and, if 'set_cookie', the cookie) of every rule
+ * 'c' selects.  Returns how many. */
+size_t rules_modify(struct rule_set *, const struct rule_criteria *c,
+                    const struct ofpacts *acts, bool set_cookie,
+                    uint64_t new_cookie);
+/* Deletes every rule 'c' selects.  Returns how many. */
+size_t rules_delete(struct rule_set *, const struct rule_criteria *c);
+/* Calls 'cb' for every rule 'c' selects, table by table, in priority
+ * order. */
+void rules_for_each(struct rule_set *, const struct rule_criteria *c,
+                    void (*cb)(const struct rule *, void *aux), void *aux);
+/* Deletes rules whose idle or hard timeout has passed.  Returns how
+ * many. */
+size_t rules_expire(struct rule_set *, uint64_t now_ms);
+
+struct rule *rule_create(void);
+void rule_free(struct rule *);
+size_t rules_count(const struct rule_set *, uint8_t table);
+
+#endif /* HVS_VSWITCHD_RULES_H */
