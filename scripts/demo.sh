@@ -34,7 +34,12 @@ say "built in $BUILD"
 
 step "Two hypervisors hv1/hv2 on an underlay (10.99.0.0/24), one VM on each (10.77.0.0/24)"
 mkdir -p $R/hv1 $R/hv2
-for n in hv1 hv2 vm1 vm2; do ip netns add $P$n; ip -n $P$n link set lo up; done
+for n in hv1 hv2 vm1 vm2; do
+    ip netns add $P$n; ip -n $P$n link set lo up
+    # IPv4 only, so that the proof below is not IPv6 chatter.
+    ip netns exec $P$n sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+        net.ipv6.conf.default.disable_ipv6=1
+done
 ip link add u1 netns ${P}hv1 type veth peer name u2 netns ${P}hv2
 for i in 1 2; do
     ip -n ${P}hv$i link set u$i up
@@ -84,8 +89,11 @@ for i in 1 2; do
 done
 
 step "vm1 pings vm2 across the VXLAN tunnel"
-ip netns exec ${P}hv2 timeout 20 tcpdump -i u2 -c 1 -nn -v udp port 4789 \
-    > $R/capture.txt 2>/dev/null &
+# Inner ICMP echo requests only: VXLAN payload starts 50 bytes into the
+# outer UDP datagram's IP header + 8 (UDP) ...: match udp dst 4789 and the
+# inner IP protocol 1 at a fixed offset (outer IPv4 without options).
+ip netns exec ${P}hv2 timeout 20 tcpdump -i u2 -c 1 -nn -v \
+    'udp dst port 4789 and udp[39] = 1' > $R/capture.txt 2>/dev/null &
 TCPDUMP=$!
 sleep 1
 ip netns exec ${P}vm1 ping -c 5 -i 0.3 -W 2 10.77.0.2 | tee $R/ping.txt | sed 's/^/   /'
