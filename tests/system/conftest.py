@@ -260,8 +260,8 @@ class Switch:
 def switch_factory(topo, dpd_factory):
     made = []
 
-    def make(ovsdb="debian"):
-        sw = topo.ns("sw")
+    def make(ovsdb="debian", name="sw"):
+        sw = topo.ns(name)
         d = dpd_factory(sw)
         s = Switch(d, ovsdb)
         made.append(s)
