@@ -18,9 +18,10 @@
  *
  * The UDP source port carries the inner flow's entropy, as RFC 7348
  * asks: each vport keeps a pool of send sockets bound to distinct
- * ephemeral ports and picks one by a hash of the inner flow.  DF cannot be
- * chosen per message, so there is one pool with path-MTU discovery (DF
- * set) and one without.
+ * ephemeral ports and picks one by a hash of the inner flow.  Neither DF
+ * nor the UDP checksum can be chosen per message, so there is a pool for
+ * each combination (path-MTU discovery with DF set or not; checksum or
+ * zero, as the csum flag says).
  *
  * IPv4 only for now; IPv6 tunnel destinations are dropped (tx_errors).
  *
@@ -91,8 +92,10 @@ LOG_MODULE(tunnel);
  * right-sized packet and the staging buffer is kept. */
 #define RX_COPY_MAX 2048
 
-/* Send sockets per DF setting, each bound to its own ephemeral port. */
+/* Send sockets per pool, each bound to its own ephemeral port, and pools
+ * (with and without DF, with and without UDP checksum). */
 #define TX_SOCKS 16
+#define TX_POOLS 4
 
 /* The MTU reported for the port: what Open vSwitch gives its tunnel
  * devices, since the host stack fragments the outer packets as needed. */
@@ -104,6 +107,11 @@ LOG_MODULE(tunnel);
  * payload bytes a train may carry (one IPv4 datagram). */
 #define TX_GSO_SEGS 64
 #define UDP_GSO_BYTES (65535 - 20 - 8)
+
+/* Received frames up to this long (an Ethernet frame of 1500 bytes of
+ * IP with two VLAN tags) are never taken for super-packets, even when
+ * they arrived in fragments over a smaller underlay MTU. */
+#define RX_SUPER_MIN (ETH_HLEN + 8 + 1500)
 
 /* Interface MTUs above this (loopback) are not taken for the size of
  * segments restored from super-packets. */
@@ -145,7 +153,8 @@ struct tunnel {
     const struct tnl_proto *proto;
     uint16_t dst_port;          /* host order; 0 for GRE */
     bool gbp;                   /* VXLAN group policy extension */
-    int tx[2][TX_SOCKS];        /* [DF][i] */
+    /* Send sockets: pools by [DF << 1 | UDP checksum], 'n_tx' each. */
+    int tx[TX_POOLS][TX_SOCKS];
     int n_tx;                   /* sockets per DF setting */
     int rx_fd;                  /* the port's fd, for interface ioctls */
     bool gso_off;               /* the kernel has no UDP GSO */
@@ -500,7 +509,7 @@ rx_finish(struct dp_packet *p, const struct dp_packet_md *md, size_t l3_mtu)
      * super-packet, which reaches the socket whole, or left the inner
      * checksum partial.  A wrong checksum is forwarded as a bridge
      * would. */
-    if (!offload_mark_super(p, l3_mtu)) {
+    if (p->len <= RX_SUPER_MIN || !offload_mark_super(p, l3_mtu)) {
         offload_repair_csum(p);
     }
 }
@@ -553,7 +562,10 @@ rx_take(struct tunnel *t, int i, struct dp_packet **out, uint64_t *bad,
         s->data_ofs += (uint32_t) ofs;
         s->len = (uint32_t) len;
     }
-    rx_finish(s, &md, inner_l3_mtu(t->rx_fd, ifindex, outer));
+    /* The interface MTU costs two system calls: only for frames that
+     * may be super-packets. */
+    rx_finish(s, &md, len > RX_SUPER_MIN
+                      ? inner_l3_mtu(t->rx_fd, ifindex, outer) : 0);
     *out = s;
     return true;
 }
@@ -800,8 +812,7 @@ tx_emit(void *b_, struct dp_packet *p)
     struct tnl_tx *b = b_;
     const struct flow_tnl *tn = &p->md.tunnel;
     struct tunnel *t = b->t;
-    int k, hdr_len;
-    bool df;
+    int k, hdr_len, pool;
 
     if (!p->md.tunnel_tx || !tn->ipv4_dst) {
         /* No set(tunnel) before the output (the metadata, if any, is what
@@ -821,9 +832,11 @@ tx_emit(void *b_, struct dp_packet *p)
         dp_packet_free(p);
         return;
     }
-    df = (tn->flags & FLOW_TNL_F_DONT_FRAGMENT) != 0;
-    b->fd[k] = t->tx[df][inner_flow_hash(dp_packet_data(p), p->len)
-                         % (uint32_t) t->n_tx];
+    /* GRE carries its checksum in its header, not in a UDP one. */
+    pool = (tn->flags & FLOW_TNL_F_DONT_FRAGMENT ? 2 : 0)
+           | (tn->flags & FLOW_TNL_F_CSUM && t->proto->default_port ? 1 : 0);
+    b->fd[k] = t->tx[pool][inner_flow_hash(dp_packet_data(p), p->len)
+                           % (uint32_t) t->n_tx];
     b->pkts[k] = p;
     tx_fill(b, k, hdr_len);
     b->n++;
@@ -872,11 +885,14 @@ tx_gso_chunk(int fd, struct msghdr *msg0, const uint8_t *hdr, int hdr_len,
     }
 }
 
-/* A super-packet for a UDP tunnel: segmented here, then handed to the
- * host stack as trains of equal-sized datagrams (UDP GSO), which cross
- * the stack once per train instead of once per segment.  Whatever cannot
- * go that way (a train that would need IP fragmentation, an old kernel)
- * takes the datagram-per-segment path. */
+/* A super-packet for a UDP tunnel: segmented here, then, if the tunnel
+ * has UDP checksums (the kernel's UDP GSO needs them), handed to the host
+ * stack as trains of equal-sized datagrams (UDP GSO), which cross the
+ * stack once per train instead of once per segment.  Whatever cannot go
+ * that way (no checksums, a train that would need IP fragmentation, an
+ * old kernel) takes the datagram-per-segment path.  Trains stay whole
+ * across a veth underlay, which the Linux stack takes but Open vSwitch's
+ * userspace datapath on the other end does not. */
 static void
 tx_super(struct tnl_tx *b, struct dp_packet *p)
 {
@@ -906,7 +922,9 @@ tx_super(struct tnl_tx *b, struct dp_packet *p)
         goto out;               /* refused: so will the others be */
     }
     tx_flush(b);
-    if (n < 2 || b->t->gso_off) {
+    /* The kernel takes UDP GSO only with UDP checksums. */
+    if (n < 2 || b->t->gso_off
+        || !(segs[1]->md.tunnel.flags & FLOW_TNL_F_CSUM)) {
         goto out;
     }
     size_t len = segs[1]->len;
@@ -1075,9 +1093,9 @@ open_tx(struct tunnel *t, const char **reason)
 
     memset(&sin, 0, sizeof sin);
     sin.sin_family = AF_INET;
-    /* GRE has no ports: one socket per DF setting is enough. */
+    /* GRE has no ports: one socket per pool is enough. */
     t->n_tx = t->proto->default_port ? TX_SOCKS : 1;
-    for (int df = 0; df < 2; df++) {
+    for (int pool = 0; pool < TX_POOLS; pool++) {
         for (int i = 0; i < t->n_tx; i++) {
             int fd = tnl_socket(t);
 
@@ -1085,12 +1103,20 @@ open_tx(struct tunnel *t, const char **reason)
                 *reason = "cannot create a send socket";
                 return -errno;
             }
-            t->tx[df][i] = fd;
+            t->tx[pool][i] = fd;
             sock_bufs(fd, SO_SNDBUFFORCE, SO_SNDBUF);
             /* DF with path-MTU discovery, or fragments as needed. */
             if (set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER,
-                        df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT)) {
+                        pool & 2 ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT)) {
                 *reason = "cannot set the DF policy of a send socket";
+                return -errno;
+            }
+            /* Without the csum flag the UDP checksum is zero, as the
+             * kernel's tunnels and Open vSwitch's send it by default
+             * (RFC 7348 allows it over IPv4). */
+            if (t->proto->default_port && !(pool & 1)
+                && set_int(fd, SOL_SOCKET, SO_NO_CHECK, 1)) {
+                *reason = "cannot turn off UDP checksums";
                 return -errno;
             }
             /* Binding to port 0 picks a distinct ephemeral port now. */
@@ -1165,10 +1191,10 @@ tnl_close(struct vport *v)
     if (!t) {
         return;
     }
-    for (int df = 0; df < 2; df++) {
+    for (int pool = 0; pool < TX_POOLS; pool++) {
         for (int i = 0; i < TX_SOCKS; i++) {
-            if (t->tx[df][i] >= 0) {
-                close(t->tx[df][i]);
+            if (t->tx[pool][i] >= 0) {
+                close(t->tx[pool][i]);
             }
         }
     }
@@ -1191,9 +1217,9 @@ tnl_open(struct vport *v, const struct tnl_proto *proto,
         *reason = "out of memory";
         return -ENOMEM;
     }
-    for (int df = 0; df < 2; df++) {
+    for (int pool = 0; pool < TX_POOLS; pool++) {
         for (int i = 0; i < TX_SOCKS; i++) {
-            t->tx[df][i] = -1;
+            t->tx[pool][i] = -1;
         }
     }
     t->proto = proto;

@@ -373,6 +373,12 @@ tx_packet(const uint8_t *frame, size_t len, uint32_t vni, uint16_t flags,
     return p;
 }
 
+static uint16_t
+rd_be16(const uint8_t *p)
+{
+    return (uint16_t) (p[0] << 8 | p[1]);
+}
+
 static uint64_t
 stat_of(const _Atomic uint64_t *c)
 {
@@ -646,6 +652,15 @@ test_vxlan_decap_offload(void **state)
     assert_int_equal(p->vnet.csum_offset, 16);
     assert_int_equal(p->vnet.hdr_len, 54);
     free_all(pkts, 1);
+
+    /* A full 1500-byte datagram that came in fragments is a frame. */
+    n = make_frame(dg + 8, IPPROTO_TCP, 1, 2, 1460);
+    udp_send(peer, VXLAN_PORT, dg, n + 8);
+    assert_int_equal(recv_n(v, pkts, 1), 1);
+    assert_int_equal(pkts[0]->len, 1514);
+    assert_int_equal(pkts[0]->vnet.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+    assert_int_equal(pkts[0]->vnet.flags, VIRTIO_NET_HDR_F_DATA_VALID);
+    free_all(pkts, 1);
     assert_int_equal(sh("ip link set lo mtu 65536"), 0);
     free(dg);
 }
@@ -690,6 +705,42 @@ test_vxlan_encap(void **state)
     assert_int_equal(d->ttl, 64);
     assert_int_equal(d->tos, 0);
     free(d);
+}
+
+/* The UDP checksum is zero unless the csum flag asks for one, as from
+ * the kernel's tunnels and Open vSwitch. */
+static void
+test_vxlan_encap_udp_csum(void **state)
+{
+    (void) state;
+    require_netns();
+    struct vport *v = tnl_open(&vport_vxlan_ops, VXLAN_PORT);
+    int raw = track_fd(socket(AF_INET, SOCK_RAW, IPPROTO_UDP));
+    uint8_t frame[200], buf[2000];
+    size_t n = make_frame(frame, IPPROTO_UDP, 5, 6, 50);
+
+    for (int k = 0; k < 2; k++) {
+        struct dp_packet *p = tx_packet(frame, n, 1, FLOW_TNL_F_KEY
+                                        | (k ? FLOW_TNL_F_CSUM : 0),
+                                        PEER_PORT);
+        v->ops->send(v, &p, 1);
+        for (;;) {
+            wait_readable(raw);
+            ssize_t r = recv(raw, buf, sizeof buf, 0);
+            assert_true(r >= 28);
+            if (rd_be16(buf + 22) != PEER_PORT) {
+                continue;       /* something else on the loopback */
+            }
+            assert_int_equal(r, 20 + 8 + 8 + (ssize_t) n);
+            uint16_t c = rd_be16(buf + 26);
+            if (k) {
+                assert_int_not_equal(c, 0);
+            } else {
+                assert_int_equal(c, 0);
+            }
+            break;
+        }
+    }
 }
 
 /* The source port follows the inner flow: stable for a flow, spread over
@@ -770,7 +821,8 @@ test_vxlan_encap_offload(void **state)
     n = make_frame(frame, IPPROTO_TCP, 1234, 80, 4200);
     c = (uint16_t) ~csum_fold(csum_pseudo4(s, dst, IPPROTO_TCP, 4220));
     memcpy(frame + 34 + 16, &c, 2);
-    p = tx_packet(frame, n, 9, FLOW_TNL_F_KEY, PEER_PORT);
+    p = tx_packet(frame, n, 9, FLOW_TNL_F_KEY | FLOW_TNL_F_CSUM,
+                  PEER_PORT);
     p->vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     p->vnet.csum_start = 34;
     p->vnet.csum_offset = 16;
@@ -829,7 +881,8 @@ test_vxlan_encap_df(void **state)
                                                         (uint16_t) (20 + 3
                                                         * mss[k])));
         memcpy(frame + 34 + 16, &c, 2);
-        p = tx_packet(frame, n, 3, FLOW_TNL_F_KEY, PEER_PORT);
+        p = tx_packet(frame, n, 3, FLOW_TNL_F_KEY | FLOW_TNL_F_CSUM,
+                      PEER_PORT);
         p->vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
         p->vnet.csum_start = 34;
         p->vnet.csum_offset = 16;
@@ -1133,6 +1186,7 @@ main(void)
         cmocka_unit_test_teardown(test_vxlan_decap_bad, teardown),
         cmocka_unit_test_teardown(test_vxlan_decap_offload, teardown),
         cmocka_unit_test_teardown(test_vxlan_encap, teardown),
+        cmocka_unit_test_teardown(test_vxlan_encap_udp_csum, teardown),
         cmocka_unit_test_teardown(test_vxlan_encap_entropy, teardown),
         cmocka_unit_test_teardown(test_vxlan_encap_offload, teardown),
         cmocka_unit_test_teardown(test_vxlan_encap_df, teardown),
