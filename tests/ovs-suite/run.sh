@@ -77,7 +77,7 @@ SHIM=$BUILD/shim/libhvs-nlshim.so
 # missing skip themselves, but these are all in Debian.
 PACKAGES="openvswitch-source openvswitch-switch openvswitch-common autoconf
     make gcc libssl-dev python3 tcpdump netcat-openbsd wget curl lftp
-    python3-pyftpdlib net-tools ethtool iproute2 iputils-ping"
+    python3-pyftpdlib net-tools ethtool iproute2 iputils-ping iptables"
 missing=
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
@@ -154,9 +154,11 @@ interface - add route to br and verify clean-up"
 FAST_NAMES="datapath - ping between two ports
 datapath - http between two ports
 datapath - ping6 between two ports
+datapath - ping6 between two ports IPv6 later fragments
 datapath - ping6 between two ports with header modify
 datapath - clone action
-datapath - simulated flow action update"
+datapath - simulated flow action update
+IGMP - flood under normal action"
 
 # numbers_of NAMES: the test numbers of the tests named, one a line.
 numbers_of() {
