@@ -211,7 +211,7 @@ enum { NXST_FLOW = 0, NXST_AGGREGATE = 1 };
 enum {
     NXT_ROLE_REQUEST = 10, NXT_SET_FLOW_FORMAT = 12, NXT_FLOW_MOD = 13,
     NXT_FLOW_MOD_TABLE_ID = 15, NXT_SET_PACKET_IN_FORMAT = 16,
-    NXT_SET_CONTROLLER_ID = 20,
+    NXT_PACKET_IN = 17, NXT_SET_CONTROLLER_ID = 20,
 };
 
 /* A decoded message: points into the caller's bytes. */

@@ -18,6 +18,7 @@
 #include "hash.h"
 #include "log.h"
 #include "mac-learning.h"
+#include "ofconn.h"
 #include "ofproto.h"
 #include "ovsdb-idl.h"
 #include "upcall.h"
@@ -422,6 +423,7 @@ free_cfg(struct xlate_cfg *cfg, bool keep_macs)
             free(br->ports[j]);
         }
         free(br->ports);
+        free(br->controllers);
         if (!keep_macs || br->macs) {
             mac_table_destroy(br->macs);
         }
@@ -464,6 +466,31 @@ pick_ofport(const struct ofproto *br, const struct want_iface *x)
     return ofp;
 }
 
+/* Bridge.controller: the targets ofconn connects to or listens on. */
+static void
+read_controllers(struct ofproto *br, const struct ovsdb_idl_row *row)
+{
+    json_t *ctls = ovsdb_idl_row_get(row, "controller");
+    size_t n = ovsdb_idl_datum_n(ctls);
+
+    br->controllers = n ? calloc(n, sizeof *br->controllers) : NULL;
+    for (size_t i = 0; br->controllers && i < n; i++) {
+        const struct ovsdb_idl_row *c =
+            ovsdb_idl_get_ref(idl, row, "controller", i, "Controller");
+        const char *target = c ? ovsdb_idl_get_string(c, "target") : NULL;
+        int64_t v;
+        if (!target) {
+            continue;
+        }
+        struct ofcontroller *oc = &br->controllers[br->n_controllers++];
+        snprintf(oc->target, sizeof oc->target, "%s", target);
+        oc->probe_ms = ovsdb_idl_get_integer(c, "inactivity_probe", &v)
+                       && v >= 0 ? (uint32_t) v : 5000;
+        oc->max_backoff_ms = ovsdb_idl_get_integer(c, "max_backoff", &v)
+                             && v >= 1000 ? (uint32_t) v : 8000;
+    }
+}
+
 static struct xlate_cfg *
 build_cfg(struct want_iface *w, size_t n, struct xlate_cfg *old)
 {
@@ -491,6 +518,7 @@ build_cfg(struct want_iface *w, size_t n, struct xlate_cfg *old)
         snprintf(br->name, sizeof br->name, "%s", name);
         const char *fm = ovsdb_idl_get_string(row, "fail_mode");
         br->fail_secure = fm && !strcmp(fm, "secure");
+        read_controllers(br, row);
 
         /* MAC tables survive reconfiguration. */
         struct ofproto *prev = ofproto_find(old, name);
@@ -644,7 +672,8 @@ fingerprint(void)
     static const char *const cols[][8] = {
         { "Open_vSwitch", "bridges", "next_cfg", "other_config", NULL },
         { "Bridge", "name", "ports", "fail_mode", "other_config",
-          "datapath_id", NULL },
+          "datapath_id", "controller", NULL },
+        { "Controller", "target", "inactivity_probe", "max_backoff", NULL },
         { "Port", "name", "interfaces", "tag", "trunks", "vlan_mode", NULL },
         { "Interface", "name", "type", "ofport_request", "options", NULL },
     };
@@ -701,6 +730,34 @@ bridge_port_events(void)
     }
 }
 
+/* Controller.is_connected and role, as ofconn sees them. */
+static void
+write_controller_status(struct ovsdb_idl_txn *txn)
+{
+    const struct ovsdb_idl_row *br;
+
+    OVSDB_IDL_FOR_EACH (br, idl, "Bridge") {
+        const char *name = ovsdb_idl_get_string(br, "name");
+        json_t *ctls = ovsdb_idl_row_get(br, "controller");
+        for (size_t i = 0; name && i < ovsdb_idl_datum_n(ctls); i++) {
+            const struct ovsdb_idl_row *c =
+                ovsdb_idl_get_ref(idl, br, "controller", i, "Controller");
+            const char *target = c ? ovsdb_idl_get_string(c, "target")
+                                   : NULL;
+            const char *role;
+            if (!target) {
+                continue;
+            }
+            bool up = ofconn_controller_connected(name, target, &role);
+            ovsdb_idl_txn_set(txn, "Controller", ovsdb_idl_row_uuid(c),
+                              "is_connected", json_boolean(up));
+            ovsdb_idl_txn_set(txn, "Controller", ovsdb_idl_row_uuid(c),
+                              "role", up ? json_string(role)
+                                         : ovsdb_idl_set_new());
+        }
+    }
+}
+
 void
 bridge_update_status(void)
 {
@@ -746,6 +803,7 @@ bridge_update_status(void)
         ovsdb_idl_txn_set(txn, "Interface", ovsdb_idl_row_uuid(row),
                           "admin_state", json_string(admin ? "up" : "down"));
     }
+    write_controller_status(txn);
     if (!ovsdb_idl_txn_n_ops(txn)
         || ovsdb_idl_txn_commit(txn, txn_done, NULL)) {
         if (!ovsdb_idl_txn_n_ops(txn)) {

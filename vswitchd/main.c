@@ -17,6 +17,7 @@
 #include "hvs/dp-ext.h"
 #include "log.h"
 #include "ofconn.h"
+#include "trace.h"
 #include "ovsdb-idl.h"
 #include "unixctl.h"
 #include "upcall.h"
@@ -30,7 +31,10 @@ static const char *const ovs_cols[] = {
     "bridges", "next_cfg", "cur_cfg", "other_config", NULL };
 static const char *const bridge_cols[] = {
     "name", "ports", "fail_mode", "datapath_id", "datapath_type",
-    "other_config", NULL };
+    "other_config", "controller", NULL };
+static const char *const controller_cols[] = {
+    "target", "inactivity_probe", "max_backoff", "is_connected", "role",
+    NULL };
 static const char *const port_cols[] = {
     "name", "interfaces", "tag", "trunks", "vlan_mode", "other_config",
     NULL };
@@ -43,6 +47,7 @@ static const struct ovsdb_idl_table_spec tables[] = {
     { "Bridge", bridge_cols },
     { "Port", port_cols },
     { "Interface", iface_cols },
+    { "Controller", controller_cols },
     { NULL, NULL },
 };
 
@@ -160,6 +165,7 @@ main(int argc, char *argv[])
     char *ctl = daemon_path(&opts, "hvs-vswitchd.ctl");
     unixctl_command_register("exit", "", 0, 0, cmd_exit, NULL);
     appctl_register(dpif);
+    trace_register();
     err = unixctl_server_create(ctl, &unixctl);
     if (err) {
         LOG_WARN("cannot listen on %s: %s", ctl, strerror(-err));

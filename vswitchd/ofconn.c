@@ -3,6 +3,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <libmnl/libmnl.h>
 #include <linux/openvswitch.h>
 #include <net/if.h>
@@ -10,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,18 +39,47 @@ LOG_MODULE(ofconn);
 #define RX_MAX (OFP_MSG_MAX + 1)
 #define TX_LIMIT (16u << 20)    /* a peer that reads nothing is dropped */
 #define MAX_CONNS 64
+#define TARGET_MAX 128
+#define OFP_TCP_PORT 6653
+#define DEFAULT_MISS_SEND_LEN 128
+#define PIN_QUEUE_MAX 256       /* packet-ins waiting for the main loop */
+#define BACKOFF_MIN_MS 1000
+#define PIN_TX_BACKLOG (1u << 20)  /* unsent bytes beyond which a
+                                    * connection misses packet-ins */
 
-enum kind { K_LISTENER, K_CONN };
+/* What an epoll event's data.ptr points at starts with one of these. */
+enum kind { K_LISTENER, K_CONN, K_REMOTE, K_PINQ };
 
+/* A management socket (BRIDGE.mgmt) or a Controller "ptcp:" target. */
 struct listener {
     enum kind kind;
     int fd;
     char bridge[IFNAMSIZ];
-    char path[108];
+    char path[108];             /* unix socket file; "" for TCP */
+    char target[TARGET_MAX];    /* "" for the management socket */
+    uint32_t probe_ms;          /* for the connections it accepts */
+    bool seen;                  /* still configured (sync_controllers) */
     struct listener *next;
 };
 
+/* A Controller "tcp:IP:PORT" target: connects, and reconnects with
+ * exponential backoff whenever the connection fails or drops. */
+struct remote {
+    enum kind kind;
+    char bridge[IFNAMSIZ];
+    char target[TARGET_MAX];
+    struct sockaddr_in sin;
+    int fd;                     /* while connecting, else -1 */
+    struct conn *conn;          /* once connected */
+    uint64_t next_try_ms;
+    uint32_t backoff_ms, max_backoff_ms, probe_ms;
+    bool seen;
+    struct remote *next;
+};
+
 enum flow_format { FF_OF10 = 0, FF_NXM = 2 };
+enum pin_format { PIN_STANDARD = 0, PIN_NXT = 1 };
+enum { ROLE_NOCHANGE, ROLE_EQUAL, ROLE_MASTER, ROLE_SLAVE };
 
 struct conn {
     enum kind kind;
@@ -53,7 +88,20 @@ struct conn {
     uint8_t version;            /* 0 until hello is negotiated */
     bool table_id_ext;          /* NXT_FLOW_MOD_TABLE_ID enabled */
     enum flow_format flow_format;
+    enum pin_format pin_format;
     uint16_t config_flags, miss_send_len;
+    /* A primary connection (Controller table) rather than a service
+     * connection (management socket): only those count for fail_mode,
+     * and service connections get no packet-ins unless they set a
+     * miss_send_len. */
+    bool controller;
+    char target[TARGET_MAX];
+    struct remote *remote;      /* the active target it belongs to */
+    uint32_t role;
+    uint32_t async[6];          /* packet_in, port_status, flow_removed
+                                 * masks: [master/equal, slave] each */
+    uint32_t probe_ms;          /* inactivity probe, 0: none */
+    uint64_t last_rx_ms, probe_sent_ms;
     uint8_t rx[RX_MAX];
     size_t rx_len;
     struct ofp_buf tx;
@@ -62,14 +110,29 @@ struct conn {
     struct conn *next;
 };
 
+/* A packet-in a handler thread queued for the main loop. */
+struct pin {
+    struct xlate_pin_cookie ck;
+    size_t len, orig_len;
+    uint8_t data[];
+};
+
 static int epfd = -1;
 static char *run_dir;
 static struct dpif *dp;
 static struct listener *listeners;
 static struct conn *conns;
 static unsigned n_conns;
+static struct remote *remotes;
 static uint64_t last_cfg_seq;
 static uint32_t next_xid = 1;
+
+static enum kind pinq_kind = K_PINQ;
+static int pin_efd = -1;
+static pthread_mutex_t pin_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct pin *pin_q[PIN_QUEUE_MAX];
+static size_t pin_head, pin_n;
+static _Atomic uint64_t pin_dropped, pin_sent;
 
 static uint64_t
 mono_ms(void)
@@ -86,7 +149,9 @@ listener_close(struct listener *l)
 {
     epoll_ctl(epfd, EPOLL_CTL_DEL, l->fd, NULL);
     close(l->fd);
-    unlink(l->path);
+    if (l->path[0]) {
+        unlink(l->path);
+    }
     free(l);
 }
 
@@ -130,9 +195,18 @@ listener_open(const char *bridge)
     return l;
 }
 
+static void remote_backoff(struct remote *, uint64_t now);
+
 static void
 conn_close(struct conn *c)
 {
+    if (c->remote) {
+        /* Try again after the backoff, which doubles up to its limit. */
+        struct remote *r = c->remote;
+        r->conn = NULL;
+        remote_backoff(r, mono_ms());
+        LOG_INFO("%s<->%s: connection closed", c->bridge, c->target);
+    }
     epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     ofp_buf_uninit(&c->tx);
@@ -176,6 +250,49 @@ conn_flush(struct conn *c)
     conn_update_events(c);
 }
 
+/* Makes a connection of 'fd' (already in the epoll set if 'in_epoll')
+ * and sends our hello.  Returns NULL (and closes 'fd') if there are too
+ * many. */
+static struct conn *
+conn_create(int fd, const char *bridge, const char *target, bool controller,
+            uint32_t probe_ms, bool in_epoll)
+{
+    struct conn *c = n_conns < MAX_CONNS ? calloc(1, sizeof *c) : NULL;
+    if (!c) {
+        if (in_epoll) {
+            epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+        }
+        close(fd);
+        return NULL;
+    }
+    c->kind = K_CONN;
+    c->fd = fd;
+    snprintf(c->bridge, sizeof c->bridge, "%s", bridge);
+    snprintf(c->target, sizeof c->target, "%s", target);
+    c->controller = controller;
+    c->probe_ms = probe_ms;
+    c->last_rx_ms = mono_ms();
+    c->miss_send_len = controller ? DEFAULT_MISS_SEND_LEN : 0;
+    c->role = ROLE_EQUAL;
+    /* OpenFlow 1.3's defaults: masters and equals get packet-ins for
+     * misses and actions, every port status and flow removal; slaves
+     * only port status. */
+    c->async[0] = 3;
+    c->async[2] = c->async[3] = 7;
+    c->async[4] = 15;
+    ofp_buf_init(&c->tx);
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+    epoll_ctl(epfd, in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+    c->next = conns;
+    conns = c;
+    n_conns++;
+    /* We offer every version we speak; the peer's hello decides. */
+    ofp_encode_hello(&c->tx, OFP13_VERSION, next_xid++,
+                     OFP_SUPPORTED_BITMAP);
+    conn_flush(c);
+    return c;
+}
+
 static void
 conn_accept(struct listener *l)
 {
@@ -184,24 +301,13 @@ conn_accept(struct listener *l)
         if (fd < 0) {
             return;
         }
-        struct conn *c = n_conns < MAX_CONNS ? calloc(1, sizeof *c) : NULL;
-        if (!c) {
-            close(fd);
-            continue;
+        struct conn *c = conn_create(fd, l->bridge, l->target,
+                                     l->target[0] != '\0', l->probe_ms,
+                                     false);
+        if (c && c->controller) {
+            LOG_INFO("%s<->%s: accepted a controller connection",
+                     l->bridge, l->target);
         }
-        c->kind = K_CONN;
-        c->fd = fd;
-        snprintf(c->bridge, sizeof c->bridge, "%s", l->bridge);
-        ofp_buf_init(&c->tx);
-        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-        epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
-        c->next = conns;
-        conns = c;
-        n_conns++;
-        /* We offer every version we speak; the peer's hello decides. */
-        ofp_encode_hello(&c->tx, OFP13_VERSION, next_xid++,
-                         OFP_SUPPORTED_BITMAP);
-        conn_flush(c);
     }
 }
 
@@ -1000,8 +1106,25 @@ handle_role(struct conn *c, const struct ofp_msg *m)
         send_error(c, m, OFPERR_BAD_REQ_LEN);
         return;
     }
+    if (role > ROLE_SLAVE) {
+        send_error(c, m, OFPERR(11, 2));        /* ROLE_REQUEST_FAILED,
+                                                 * BAD_ROLE */
+        return;
+    }
+    if (role == ROLE_MASTER) {
+        /* One master per bridge: the old one becomes a slave. */
+        for (struct conn *o = conns; o; o = o->next) {
+            if (o != c && o->role == ROLE_MASTER
+                && !strcmp(o->bridge, c->bridge)) {
+                o->role = ROLE_SLAVE;
+            }
+        }
+    }
+    if (role != ROLE_NOCHANGE) {
+        c->role = role;
+    }
     size_t start = ofp_start(&c->tx, c->version, OFPT13_ROLE_REPLY, m->xid);
-    ofp_buf_be32(&c->tx, role ? role : 1);     /* NOCHANGE -> EQUAL */
+    ofp_buf_be32(&c->tx, c->role);
     ofp_buf_put(&c->tx, 4);
     ofp_buf_be64(&c->tx, gen);
     ofp_finish(&c->tx, start);
@@ -1059,6 +1182,9 @@ handle_msg(struct conn *c, const uint8_t *data, size_t len)
                 return;
             }
             c->version = v;
+            if (c->remote) {
+                c->remote->backoff_ms = BACKOFF_MIN_MS;
+            }
         }
         break;
     case OFPTYPE_ECHO_REQUEST:
@@ -1147,10 +1273,45 @@ handle_msg(struct conn *c, const uint8_t *data, size_t len)
             c->table_id_ext = m.body[0] != 0;
         }
         break;
-    case OFPTYPE_NXT_SET_PACKET_IN_FORMAT:
+    case OFPTYPE_NXT_SET_PACKET_IN_FORMAT: {
+        struct ofp_rd r;
+        ofp_rd_init(&r, m.body, m.body_len);
+        uint32_t f = ofp_rd_be32(&r);
+        if (r.bad) {
+            send_error(c, &m, OFPERR_BAD_REQ_LEN);
+        } else if (f != PIN_STANDARD && f != PIN_NXT) {
+            send_error(c, &m, OFPERR_BAD_REQ_EPERM);
+        } else {
+            c->pin_format = f;
+        }
+        break;
+    }
+    case OFPTYPE_SET_ASYNC: {
+        struct ofp_rd r;
+        uint32_t a[6];
+        ofp_rd_init(&r, m.body, m.body_len);
+        for (int i = 0; i < 6; i++) {
+            a[i] = ofp_rd_be32(&r);
+        }
+        if (r.bad) {
+            send_error(c, &m, OFPERR_BAD_REQ_LEN);
+        } else {
+            memcpy(c->async, a, sizeof a);
+        }
+        break;
+    }
     case OFPTYPE_NXT_SET_CONTROLLER_ID:
-    case OFPTYPE_SET_ASYNC:
-        break;                  /* no packet-ins yet: nothing to change */
+    case OFPTYPE_TABLE_MOD:
+        break;
+    case OFPTYPE_GET_ASYNC_REQUEST: {
+        uint8_t body[24];
+        for (int i = 0; i < 6; i++) {
+            uint32_t v = htonl(c->async[i]);
+            memcpy(body + 4 * i, &v, 4);
+        }
+        send_simple(c, 27, m.xid, body, sizeof body);
+        break;
+    }
     default:
         send_error(c, &m, OFPERR_BAD_REQ_TYPE);
         break;
@@ -1170,6 +1331,8 @@ conn_read(struct conn *c)
         if (n < 0) {
             break;
         }
+        c->last_rx_ms = mono_ms();
+        c->probe_sent_ms = 0;
         c->rx_len += n;
         size_t ofs = 0;
         while (!c->dead) {
@@ -1196,6 +1359,486 @@ conn_read(struct conn *c)
         c->rx_len -= ofs;
     }
     conn_flush(c);
+}
+
+/* ---- packet-ins --------------------------------------------------------- */
+
+/* Packets sent to the controller arrive here from handler threads; the
+ * main loop, which owns the connections, sends them.  The queue is
+ * bounded so that a flood of misses cannot eat the memory: what does not
+ * fit is dropped and counted. */
+void
+ofconn_queue_packet_in(const struct xlate_pin_cookie *ck, const void *packet,
+                       size_t len)
+{
+    static struct log_rl rl = LOG_RL_INIT(60, 5);
+    size_t keep = len > OFP_MSG_MAX ? OFP_MSG_MAX : len;
+    struct pin *p = malloc(sizeof *p + keep);
+    int fd = -1;
+
+    if (p) {
+        p->ck = *ck;
+        p->len = keep;
+        p->orig_len = len;
+        memcpy(p->data, packet, keep);
+        pthread_mutex_lock(&pin_mutex);
+        if (pin_efd >= 0 && pin_n < PIN_QUEUE_MAX) {
+            pin_q[(pin_head + pin_n) % PIN_QUEUE_MAX] = p;
+            pin_n++;
+            fd = pin_efd;
+            p = NULL;
+        }
+        pthread_mutex_unlock(&pin_mutex);
+    }
+    if (fd < 0) {
+        free(p);
+        uint64_t n = atomic_fetch_add(&pin_dropped, 1) + 1;
+        LOG_RL(&rl, LOG_L_WARN, "%s: packet-in queue full, %" PRIu64
+               " packet-ins dropped so far", ck->bridge, n);
+        return;
+    }
+    uint64_t one = 1;
+    if (write(fd, &one, sizeof one) < 0) {
+        LOG_DBG("packet-in wakeup: %s", strerror(errno));
+    }
+}
+
+static bool
+conn_wants_packet_in(const struct conn *c, const struct xlate_pin_cookie *ck)
+{
+    if (!c->version || c->dead || strcmp(c->bridge, ck->bridge)) {
+        return false;
+    }
+    /* Service connections (ovs-ofctl on the management socket) get
+     * asynchronous messages only once they ask with a miss_send_len. */
+    if (!c->controller && !c->miss_send_len) {
+        return false;
+    }
+    if (c->tx.len - c->tx_ofs > PIN_TX_BACKLOG) {
+        return false;           /* the controller is not keeping up */
+    }
+    uint32_t mask = c->async[c->role == ROLE_SLAVE ? 1 : 0];
+    return mask & (1u << ck->reason);
+}
+
+/* OFPT_PACKET_IN of the connection's version, or NXT_PACKET_IN if it
+ * asked for that.  Nothing is buffered (buffer_id is always NO_BUFFER),
+ * so the whole packet goes, as OpenFlow requires without a buffer. */
+static void
+send_packet_in(struct conn *c, const struct pin *p)
+{
+    const struct xlate_pin_cookie *ck = &p->ck;
+    struct ofp_buf *b = &c->tx;
+    struct ofp_match m;
+    size_t len = p->len < OFP_MSG_MAX - 512 ? p->len : OFP_MSG_MAX - 512;
+    uint16_t total = p->orig_len > UINT16_MAX ? UINT16_MAX : p->orig_len;
+    size_t start;
+
+    ofp_match_init_catchall(&m);
+    m.v.key.in_port = ck->in_port;
+    m.m.key.in_port = UINT32_MAX;
+    if (c->pin_format == PIN_NXT) {
+        start = ofp_start(b, c->version, OFPT_VENDOR, 0);
+        ofp_buf_be32(b, NX_VENDOR_ID);
+        ofp_buf_be32(b, NXT_PACKET_IN);
+        ofp_buf_be32(b, UINT32_MAX);
+        ofp_buf_be16(b, total);
+        ofp_buf_u8(b, ck->reason);
+        ofp_buf_u8(b, ck->table_id);
+        ofp_buf_be64(b, ck->cookie);
+        size_t ml_ofs = b->len;
+        ofp_buf_be16(b, 0);
+        ofp_buf_put(b, 6);
+        size_t mstart = b->len;
+        ofp_buf_set_be16(b, ml_ofs, ofp_match_encode_nxm(b, &m));
+        ofp_buf_pad8(b, mstart);
+        ofp_buf_put(b, 2);
+    } else if (c->version == OFP10_VERSION) {
+        start = ofp_start(b, c->version, OFPT_PACKET_IN, 0);
+        ofp_buf_be32(b, UINT32_MAX);
+        ofp_buf_be16(b, total);
+        ofp_buf_be16(b, ofp_port_to_16(ck->in_port));
+        ofp_buf_u8(b, ck->reason);
+        ofp_buf_u8(b, 0);
+    } else {
+        start = ofp_start(b, c->version, OFPT_PACKET_IN, 0);
+        ofp_buf_be32(b, UINT32_MAX);
+        ofp_buf_be16(b, total);
+        ofp_buf_u8(b, ck->reason);
+        ofp_buf_u8(b, ck->table_id);
+        ofp_buf_be64(b, ck->cookie);
+        ofp_match_encode_oxm(b, &m);
+        ofp_buf_put(b, 2);
+    }
+    ofp_buf_bytes(b, p->data, len);
+    ofp_finish(b, start);
+}
+
+static void
+drain_packet_ins(void)
+{
+    struct pin *batch[PIN_QUEUE_MAX];
+    size_t n = 0;
+    uint64_t v;
+
+    if (read(pin_efd, &v, sizeof v) < 0 && errno != EAGAIN) {
+        LOG_DBG("packet-in queue: %s", strerror(errno));
+    }
+    pthread_mutex_lock(&pin_mutex);
+    while (pin_n) {
+        batch[n++] = pin_q[pin_head];
+        pin_head = (pin_head + 1) % PIN_QUEUE_MAX;
+        pin_n--;
+    }
+    pthread_mutex_unlock(&pin_mutex);
+    for (size_t i = 0; i < n; i++) {
+        bool sent = false;
+        for (struct conn *c = conns; c; c = c->next) {
+            if (conn_wants_packet_in(c, &batch[i]->ck)) {
+                send_packet_in(c, batch[i]);
+                sent = true;
+            }
+        }
+        if (sent) {
+            atomic_fetch_add(&pin_sent, 1);
+        }
+        free(batch[i]);
+    }
+    for (struct conn *c = conns; c; c = c->next) {
+        if (c->tx.len > c->tx_ofs) {
+            conn_flush(c);
+        }
+    }
+}
+
+/* ---- controllers -------------------------------------------------------- */
+
+static bool
+parse_port(const char *s, struct sockaddr_in *sin)
+{
+    char *end;
+    unsigned long port = strtoul(s, &end, 10);
+    if (*end || !*s || port > 65535) {
+        return false;
+    }
+    sin->sin_port = htons(port);
+    return true;
+}
+
+/* "tcp:IP[:PORT]" (active) or "ptcp:[PORT][:IP]" (passive, loopback
+ * unless an address is given).  IPv4 only. */
+static bool
+parse_target(const char *target, bool *passive, struct sockaddr_in *sin)
+{
+    char buf[TARGET_MAX];
+    char *colon;
+
+    memset(sin, 0, sizeof *sin);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(OFP_TCP_PORT);
+    if (!strncmp(target, "tcp:", 4)) {
+        *passive = false;
+        snprintf(buf, sizeof buf, "%s", target + 4);
+        colon = strchr(buf, ':');
+        if (colon) {
+            *colon = '\0';
+            if (!parse_port(colon + 1, sin)) {
+                return false;
+            }
+        }
+        return inet_pton(AF_INET, buf, &sin->sin_addr) == 1;
+    }
+    if (!strncmp(target, "ptcp:", 5)) {
+        *passive = true;
+        sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        snprintf(buf, sizeof buf, "%s", target + 5);
+        colon = strchr(buf, ':');
+        if (colon) {
+            *colon = '\0';
+            if (colon[1] && inet_pton(AF_INET, colon + 1,
+                                      &sin->sin_addr) != 1) {
+                return false;
+            }
+        }
+        return !buf[0] || parse_port(buf, sin);
+    }
+    return false;
+}
+
+static void
+remote_backoff(struct remote *r, uint64_t now)
+{
+    r->next_try_ms = now + r->backoff_ms;
+    r->backoff_ms = r->backoff_ms * 2 > r->max_backoff_ms
+                    ? r->max_backoff_ms : r->backoff_ms * 2;
+}
+
+static void
+remote_connect(struct remote *r, uint64_t now)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+
+    if (fd < 0) {
+        remote_backoff(r, now);
+        return;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!connect(fd, (struct sockaddr *) &r->sin, sizeof r->sin)
+        || errno == EINPROGRESS) {
+        struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = r };
+        r->fd = fd;
+        epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+        return;
+    }
+    LOG_DBG("%s<->%s: connect: %s", r->bridge, r->target, strerror(errno));
+    close(fd);
+    remote_backoff(r, now);
+}
+
+/* The connect() in progress finished, one way or the other. */
+static void
+remote_connected(struct remote *r)
+{
+    int err = 0, fd = r->fd;
+    socklen_t len = sizeof err;
+
+    if (fd < 0) {
+        return;
+    }
+    r->fd = -1;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+        LOG_DBG("%s<->%s: connection failed: %s", r->bridge, r->target,
+                strerror(err ? err : errno));
+        epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+        close(fd);
+        remote_backoff(r, mono_ms());
+        return;
+    }
+    LOG_INFO("%s<->%s: connected", r->bridge, r->target);
+    r->conn = conn_create(fd, r->bridge, r->target, true, r->probe_ms, true);
+    if (r->conn) {
+        r->conn->remote = r;
+    } else {
+        remote_backoff(r, mono_ms());
+    }
+}
+
+static void
+remote_destroy(struct remote *r)
+{
+    if (r->fd >= 0) {
+        epoll_ctl(epfd, EPOLL_CTL_DEL, r->fd, NULL);
+        close(r->fd);
+    }
+    if (r->conn) {
+        r->conn->remote = NULL;
+        r->conn->dead = true;
+    }
+    free(r);
+}
+
+static struct listener *
+tcp_listener_open(const char *bridge, const char *target,
+                  const struct sockaddr_in *sin)
+{
+    struct listener *l = calloc(1, sizeof *l);
+    int one = 1;
+
+    if (!l) {
+        return NULL;
+    }
+    l->kind = K_LISTENER;
+    snprintf(l->bridge, sizeof l->bridge, "%s", bridge);
+    snprintf(l->target, sizeof l->target, "%s", target);
+    l->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (l->fd < 0
+        || setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one)
+        || bind(l->fd, (const struct sockaddr *) sin, sizeof *sin)
+        || listen(l->fd, 16)) {
+        LOG_WARN("%s: cannot listen on %s: %s", bridge, target,
+                 strerror(errno));
+        if (l->fd >= 0) {
+            close(l->fd);
+        }
+        free(l);
+        return NULL;
+    }
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = l };
+    epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev);
+    LOG_INFO("%s: listening for controllers on %s", bridge, target);
+    return l;
+}
+
+/* Makes the active and passive controller targets match the bridges'
+ * Controller rows. */
+static void
+sync_controllers(const struct xlate_cfg *cfg)
+{
+    for (struct remote *r = remotes; r; r = r->next) {
+        r->seen = false;
+    }
+    for (struct listener *l = listeners; l; l = l->next) {
+        l->seen = !l->target[0];
+    }
+    for (unsigned i = 0; cfg && i < cfg->n_bridges; i++) {
+        const struct ofproto *br = cfg->bridges[i];
+        for (unsigned j = 0; j < br->n_controllers; j++) {
+            const struct ofcontroller *ctl = &br->controllers[j];
+            struct sockaddr_in sin;
+            bool passive;
+            if (!parse_target(ctl->target, &passive, &sin)) {
+                LOG_WARN("%s: controller target %s not supported",
+                         br->name, ctl->target);
+                continue;
+            }
+            if (passive) {
+                struct listener *l;
+                for (l = listeners; l; l = l->next) {
+                    if (!strcmp(l->bridge, br->name)
+                        && !strcmp(l->target, ctl->target)) {
+                        break;
+                    }
+                }
+                if (!l && (l = tcp_listener_open(br->name, ctl->target,
+                                                 &sin))) {
+                    l->next = listeners;
+                    listeners = l;
+                }
+                if (l) {
+                    l->seen = true;
+                    l->probe_ms = ctl->probe_ms;
+                }
+                continue;
+            }
+            struct remote *r;
+            for (r = remotes; r; r = r->next) {
+                if (!strcmp(r->bridge, br->name)
+                    && !strcmp(r->target, ctl->target)) {
+                    break;
+                }
+            }
+            if (!r) {
+                r = calloc(1, sizeof *r);
+                if (!r) {
+                    continue;
+                }
+                r->kind = K_REMOTE;
+                r->fd = -1;
+                snprintf(r->bridge, sizeof r->bridge, "%s", br->name);
+                snprintf(r->target, sizeof r->target, "%s", ctl->target);
+                r->backoff_ms = BACKOFF_MIN_MS;
+                r->next = remotes;
+                remotes = r;
+            }
+            r->seen = true;
+            r->sin = sin;
+            r->probe_ms = ctl->probe_ms;
+            r->max_backoff_ms = ctl->max_backoff_ms < BACKOFF_MIN_MS
+                                ? BACKOFF_MIN_MS : ctl->max_backoff_ms;
+            if (r->conn) {
+                r->conn->probe_ms = ctl->probe_ms;
+            }
+        }
+    }
+    for (struct remote **p = &remotes; *p;) {
+        if (!(*p)->seen) {
+            struct remote *gone = *p;
+            *p = gone->next;
+            LOG_INFO("%s: controller %s removed", gone->bridge, gone->target);
+            remote_destroy(gone);
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    for (struct listener **p = &listeners; *p;) {
+        if (!(*p)->seen) {
+            struct listener *gone = *p;
+            *p = gone->next;
+            for (struct conn *c = conns; c; c = c->next) {
+                if (!strcmp(c->bridge, gone->bridge)
+                    && !strcmp(c->target, gone->target)) {
+                    c->dead = true;
+                }
+            }
+            listener_close(gone);
+        } else {
+            p = &(*p)->next;
+        }
+    }
+}
+
+/* Connects what is due and probes connections that went quiet: an echo
+ * request after 'probe_ms' of silence, a hang-up after as long again. */
+static void
+run_controllers(uint64_t now)
+{
+    for (struct remote *r = remotes; r; r = r->next) {
+        if (r->fd < 0 && !r->conn && now >= r->next_try_ms) {
+            remote_connect(r, now);
+        }
+    }
+    for (struct conn *c = conns; c; c = c->next) {
+        if (!c->probe_ms || c->dead) {
+            continue;
+        }
+        if (c->probe_sent_ms) {
+            if (now - c->probe_sent_ms >= c->probe_ms) {
+                LOG_INFO("%s<->%s: no response to inactivity probe after "
+                         "%.3g seconds, disconnecting", c->bridge, c->target,
+                         (now - c->last_rx_ms) / 1000.0);
+                c->dead = true;
+            }
+        } else if (now - c->last_rx_ms >= c->probe_ms) {
+            if (c->version) {
+                send_simple(c, OFPT_ECHO_REQUEST, next_xid++, NULL, 0);
+                conn_flush(c);
+            }
+            c->probe_sent_ms = now;
+        }
+    }
+}
+
+/* Keeps each bridge's rule set told whether a controller is connected
+ * (fail_mode) and whether table misses go to one (OpenFlow 1.0). */
+static void
+update_fail_state(void)
+{
+    const struct xlate_cfg *cfg = xlate_cfg;   /* main thread: no lock */
+    bool changed = false;
+
+    for (unsigned i = 0; cfg && i < cfg->n_bridges; i++) {
+        const struct ofproto *br = cfg->bridges[i];
+        struct rule_set *rs = rules_find(br->name);
+        bool connected = false, miss = false;
+        if (!rs) {
+            continue;
+        }
+        for (const struct conn *c = conns; c; c = c->next) {
+            if (c->dead || !c->version || strcmp(c->bridge, br->name)) {
+                continue;
+            }
+            connected |= c->controller;
+            miss |= (c->controller || c->miss_send_len)
+                    && c->version == OFP10_VERSION;
+        }
+        bool fail_open = br->n_controllers && !br->fail_secure
+                         && !connected;
+        if (rs->fail_open != fail_open || rs->miss_to_controller != miss) {
+            if (rs->fail_open != fail_open) {
+                LOG_INFO("%s: %s fail-open mode", br->name,
+                         fail_open ? "entering" : "leaving");
+            }
+            pthread_rwlock_wrlock(&xlate_lock);
+            rs->fail_open = fail_open;
+            rs->miss_to_controller = miss;
+            pthread_rwlock_unlock(&xlate_lock);
+            changed = true;
+        }
+    }
+    if (changed) {
+        udpif_revalidate();
+    }
 }
 
 /* ---- bridges, timeouts -------------------------------------------------- */
@@ -1233,7 +1876,8 @@ sync_bridges(void)
     for (unsigned i = 0; cfg && i < cfg->n_bridges; i++) {
         bool have = false;
         for (struct listener *l = listeners; l; l = l->next) {
-            have |= !strcmp(l->bridge, cfg->bridges[i]->name);
+            have |= !l->target[0] && !strcmp(l->bridge,
+                                             cfg->bridges[i]->name);
         }
         if (!have) {
             struct listener *l = listener_open(cfg->bridges[i]->name);
@@ -1243,6 +1887,7 @@ sync_bridges(void)
             }
         }
     }
+    sync_controllers(cfg);
 }
 
 static void
@@ -1306,6 +1951,14 @@ ofconn_init(const char *rundir, struct dpif *dpif)
         run_dir[--len] = '\0';
     }
     dp = dpif;
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (efd >= 0) {
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &pinq_kind };
+        epoll_ctl(epfd, EPOLL_CTL_ADD, efd, &ev);
+        pthread_mutex_lock(&pin_mutex);
+        pin_efd = efd;
+        pthread_mutex_unlock(&pin_mutex);
+    }
     return epfd;
 }
 
@@ -1324,6 +1977,10 @@ ofconn_run(void)
             enum kind *k = evs[i].data.ptr;
             if (*k == K_LISTENER) {
                 conn_accept(evs[i].data.ptr);
+            } else if (*k == K_REMOTE) {
+                remote_connected(evs[i].data.ptr);
+            } else if (*k == K_PINQ) {
+                drain_packet_ins();
             } else {
                 struct conn *c = evs[i].data.ptr;
                 if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
@@ -1338,13 +1995,31 @@ ofconn_run(void)
             break;
         }
     }
+    run_controllers(mono_ms());
     reap_dead();
+    update_fail_state();
     expire_rules();
 }
 
 void
 ofconn_destroy(void)
 {
+    while (remotes) {
+        struct remote *r = remotes;
+        remotes = r->next;
+        remote_destroy(r);
+    }
+    pthread_mutex_lock(&pin_mutex);
+    if (pin_efd >= 0) {
+        close(pin_efd);
+        pin_efd = -1;
+    }
+    while (pin_n) {
+        free(pin_q[pin_head]);
+        pin_head = (pin_head + 1) % PIN_QUEUE_MAX;
+        pin_n--;
+    }
+    pthread_mutex_unlock(&pin_mutex);
     while (conns) {
         struct conn *c = conns;
         conns = c->next;
@@ -1364,4 +2039,20 @@ ofconn_destroy(void)
     }
     free(run_dir);
     run_dir = NULL;
+}
+
+bool
+ofconn_controller_connected(const char *bridge, const char *target,
+                            const char **role)
+{
+    *role = "other";
+    for (const struct conn *c = conns; c; c = c->next) {
+        if (c->controller && c->version && !c->dead
+            && !strcmp(c->bridge, bridge) && !strcmp(c->target, target)) {
+            *role = c->role == ROLE_MASTER ? "master"
+                  : c->role == ROLE_SLAVE ? "slave" : "other";
+            return true;
+        }
+    }
+    return false;
 }

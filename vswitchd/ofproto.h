@@ -46,8 +46,17 @@ struct ofport {
     struct ofproto *bridge;
 };
 
+/* A row of the Controller table. */
+struct ofcontroller {
+    char target[128];           /* "tcp:IP[:PORT]", "ptcp:[PORT][:IP]" */
+    uint32_t probe_ms;          /* inactivity_probe, 0: none */
+    uint32_t max_backoff_ms;
+};
+
 struct ofproto {
     char name[IFNAMSIZ];
+    struct ofcontroller *controllers;   /* owned */
+    unsigned n_controllers;
     struct ofport **ports;
     unsigned n_ports;
     struct mac_table *macs;

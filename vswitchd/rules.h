@@ -50,6 +50,13 @@ struct rule_table {
 struct rule_set {
     char name[IFNAMSIZ];
     struct rule_table tables[RULES_N_TABLES];
+    /* Set by ofconn from the bridge's controller connections (main
+     * thread, xlate_lock held for writing). */
+    bool fail_open;             /* fail_mode standalone, controllers
+                                 * configured, none connected: the bridge
+                                 * acts as a NORMAL switch */
+    bool miss_to_controller;    /* an OpenFlow 1.0 controller is connected:
+                                 * table misses become packet-ins */
     struct rule_set *next;
 };
 

@@ -16,6 +16,7 @@
 #include "hash.h"
 #include "log.h"
 #include "mac-learning.h"
+#include "ofconn.h"
 #include "ofproto.h"
 #include "xlate.h"
 
@@ -78,11 +79,36 @@ udpif_revalidate(void)
     }
 }
 
+/* An action upcall: a packet that a userspace() action sent up.  Ours
+ * carry a controller cookie; the packet-in is built in the main thread. */
+static void
+handle_action_upcall(const struct dpif_upcall *u)
+{
+    struct xlate_pin_cookie ck;
+
+    if (!u->userdata
+        || mnl_attr_get_payload_len(u->userdata) != sizeof ck) {
+        return;
+    }
+    memcpy(&ck, mnl_attr_get_payload(u->userdata), sizeof ck);
+    if (ck.kind != XLATE_COOKIE_CONTROLLER) {
+        return;
+    }
+    ck.bridge[sizeof ck.bridge - 1] = '\0';
+    ofconn_queue_packet_in(&ck, u->packet, u->len);
+}
+
 static void
 handle_upcall(struct handler *h, struct dpif_upcall *u)
 {
     static struct log_rl rl = LOG_RL_INIT(60, 10);
-    struct xlate_out *xo = malloc(sizeof *xo);
+    struct xlate_out *xo;
+
+    if (u->cmd == OVS_PACKET_CMD_ACTION) {
+        handle_action_upcall(u);
+        return;
+    }
+    xo = malloc(sizeof *xo);
     struct flow_key masked;
     uint8_t ufid[16];
     int err;

@@ -6,15 +6,20 @@
 #include "xlate.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <libmnl/libmnl.h>
 #include <linux/openvswitch.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mac-learning.h"
 #include "ofp-actions.h"
 #include "ofp-match.h"
 #include "ofproto.h"
+#include "odp-format.h"
 #include "rules.h"
+#include "trace.h"
 
 #define ETH_TYPE_VLAN 0x8100
 #define ETH_TYPE_VLAN_8021AD 0x88a8
@@ -39,6 +44,11 @@ struct ctx {
     uint64_t now;
     int depth;
     bool stopped;               /* dec_ttl hit zero: the packet dies */
+    uint8_t table_id;           /* of the rule being executed */
+    uint64_t rule_cookie;
+    bool table_miss_rule;       /* it is the table's table-miss rule */
+    struct trace_node *tnode;   /* ofproto/trace: the node of the table
+                                 * whose rule runs, NULL when not tracing */
     uint64_t credit_packets;    /* statistics for every rule hit */
     uint64_t credit_bytes, credit_used_ms;
     struct ofpacts action_set;
@@ -163,6 +173,36 @@ port_in_vlan(const struct ofport *p, int vlan)
 }
 
 static void
+trace_detail(struct ctx *c, const char *text)
+{
+    if (c->tnode) {
+        trace_add(c->tnode, TRACE_DETAIL, "%s", text);
+    }
+}
+
+static void
+trace_action(struct ctx *c, const struct ofpact *a, size_t n_set)
+{
+    struct odp_buf b = { 0 };
+
+    if (!c->tnode) {
+        return;
+    }
+    if (a->type == OFPACT_WRITE_ACTIONS) {
+        odp_buf_put(&b, "write_actions(");
+        for (size_t i = 0; i < n_set; i++) {
+            odp_buf_put(&b, i ? "," : "");
+            trace_format_action(&b, a + 1 + i);
+        }
+        odp_buf_put(&b, ")");
+    } else {
+        trace_format_action(&b, a);
+    }
+    trace_add(c->tnode, TRACE_ACTION, "%s", odp_buf_cstr(&b));
+    odp_buf_free(&b);
+}
+
+static void
 normal(struct ctx *c, const struct ofport *in, bool learn, uint64_t now)
 {
     const struct flow_key *key = c->key;
@@ -177,6 +217,8 @@ normal(struct ctx *c, const struct ofport *in, bool learn, uint64_t now)
 
     int vlan = input_vlan(in, key);
     if (vlan < 0) {
+        trace_detail(c, "disallowed VLAN VID for this input port, "
+                     "dropping");
         return;                 /* not allowed on this port: drop */
     }
     if (learn && mac_table_learn(br->macs, key->eth_src, vlan, in->ofp_port,
@@ -194,13 +236,20 @@ normal(struct ctx *c, const struct ofport *in, bool learn, uint64_t now)
             if (p->ofp_port == dst) {
                 /* Never back out of the port it came in on. */
                 if (p != in && port_in_vlan(p, vlan)) {
+                    trace_detail(c, "forwarding to learned port");
                     output_vlan(c, p, vlan);
+                } else {
+                    trace_detail(c, "learned port is input port, "
+                                 "dropping");
                 }
                 return;
             }
         }
     }
     /* Unknown or broadcast: flood within the VLAN. */
+    trace_detail(c, dst == UINT32_MAX && (key->eth_dst[0] & 1)
+                 ? "multicast traffic, flooding"
+                 : "no learned MAC for destination, flooding");
     for (unsigned i = 0; i < br->n_ports; i++) {
         const struct ofport *p = br->ports[i];
         if (p != in && port_in_vlan(p, vlan)) {
@@ -265,8 +314,36 @@ output_port(struct ctx *c, const struct ofport *p)
     put_attr(c, OVS_ACTION_ATTR_OUTPUT, &odp, sizeof odp);
 }
 
+/* The CONTROLLER action: a userspace() action whose userdata says what
+ * the packet-in carries.  The packet goes up as it is at this point of
+ * the pipeline, so pending tag changes are committed first. */
 static void
-do_output(struct ctx *c, uint32_t port)
+output_controller(struct ctx *c, uint8_t reason, uint16_t max_len)
+{
+    struct xlate_pin_cookie ck;
+    uint8_t buf[128] __attribute__((aligned(4)));
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+    memset(&ck, 0, sizeof ck);
+    ck.kind = XLATE_COOKIE_CONTROLLER;
+    ck.reason = reason;
+    ck.table_id = c->table_id;
+    ck.max_len = max_len;
+    ck.in_port = c->in->ofp_port == OFPP_LOCAL_NO ? OFPP_LOCAL
+                                                  : c->in->ofp_port;
+    ck.cookie = c->rule_cookie;     /* 0 for a miss without a rule */
+    snprintf(ck.bridge, sizeof ck.bridge, "%s", c->in->bridge->name);
+    commit_vlan(c);
+    /* In per-CPU dispatch mode the datapath ignores the pid and picks
+     * the handler itself; Open vSwitch puts this placeholder there. */
+    mnl_attr_put_u32(nlh, OVS_USERSPACE_ATTR_PID, UINT32_MAX);
+    mnl_attr_put(nlh, OVS_USERSPACE_ATTR_USERDATA, sizeof ck, &ck);
+    put_attr(c, OVS_ACTION_ATTR_USERSPACE, mnl_nlmsg_get_payload(nlh),
+             nlh->nlmsg_len - MNL_NLMSG_HDRLEN);
+}
+
+static void
+do_output(struct ctx *c, uint32_t port, uint16_t max_len)
 {
     const struct ofproto *br = c->in->bridge;
 
@@ -287,9 +364,11 @@ do_output(struct ctx *c, uint32_t port)
         }
         break;
     case OFPP_CONTROLLER:
+        output_controller(c, c->table_miss_rule ? OFPR_NO_MATCH
+                                                : OFPR_ACTION, max_len);
+        break;
     case OFPP_TABLE:
     case OFPP_ANY:
-        /* Packet-ins are not implemented yet: the packet is dropped. */
         break;
     default: {
         const struct ofport *p = port_by_ofp(br, port);
@@ -433,7 +512,7 @@ do_action(struct ctx *c, const struct ofpact *a)
 
     switch (a->type) {
     case OFPACT_OUTPUT:
-        do_output(c, a->port);
+        do_output(c, a->port, a->n);
         break;
     case OFPACT_SET_FIELD:
         do_set_field(c, a);
@@ -519,8 +598,14 @@ write_actions(struct ctx *c, const struct ofpact *acts, size_t n)
 static void
 do_program(struct ctx *c, const struct ofpacts *acts)
 {
+    if (!acts->n && c->tnode) {
+        trace_add(c->tnode, TRACE_ACTION, "drop");
+    }
     for (size_t i = 0; i < acts->n && !c->stopped; i++) {
         const struct ofpact *a = &acts->a[i];
+        trace_action(c, a, a->type == OFPACT_WRITE_ACTIONS
+                     ? (a->n <= acts->n - i - 1 ? a->n : acts->n - i - 1)
+                     : 0);
         switch (a->type) {
         case OFPACT_CLEAR_ACTIONS:
             c->action_set.n = 0;
@@ -544,6 +629,39 @@ do_program(struct ctx *c, const struct ofpacts *acts)
     }
 }
 
+/* " 0. MATCH, priority N, cookie 0xC", or " 0. No match.", under the
+ * table whose rule is running. */
+static struct trace_node *
+trace_table(struct ctx *c, uint8_t table, const struct rule *r)
+{
+    struct odp_buf b = { 0 };
+    struct trace_node *n;
+
+    if (!r) {
+        return trace_add(c->tnode, TRACE_TABLE, "%2u. No match.", table);
+    }
+    trace_format_match(&b, &r->match, false);
+    n = trace_add(c->tnode, TRACE_TABLE, "%2u. %s%spriority %u", table,
+                  odp_buf_cstr(&b), b.len ? ", " : "", r->priority);
+    if (n && r->cookie) {
+        char *text = NULL;
+        if (asprintf(&text, "%s, cookie 0x%" PRIx64, n->text,
+                     r->cookie) >= 0) {
+            free(n->text);
+            n->text = text;
+        }
+    }
+    odp_buf_free(&b);
+    return n ? n : c->tnode;
+}
+
+static bool
+is_catchall(const struct ofp_match *m)
+{
+    static const struct ofp_fields zero;
+    return !memcmp(&m->m, &zero, sizeof zero);
+}
+
 static void
 do_table(struct ctx *c, uint8_t table)
 {
@@ -552,8 +670,33 @@ do_table(struct ctx *c, uint8_t table)
     }
     struct rule *r = rules_lookup(c->rules, table, &c->pkt, &c->out->mask,
                                   c->learn);
+    uint8_t saved_table = c->table_id;
+    uint64_t saved_cookie = c->rule_cookie;
+    bool saved_miss = c->table_miss_rule;
+
+    c->table_id = table;
+    struct trace_node *saved_node = c->tnode;
+    if (c->tnode) {
+        c->tnode = trace_table(c, table, r);
+    }
     if (!r) {
-        return;                 /* table miss: drop */
+        /* Table miss: OpenFlow 1.0 sends it to the controller, 1.3 drops
+         * unless a table-miss rule says otherwise. */
+        if (c->rules->miss_to_controller && c->in) {
+            c->table_miss_rule = true;
+            c->rule_cookie = 0;
+            output_controller(c, OFPR_NO_MATCH, UINT16_MAX);
+            if (c->tnode) {
+                trace_add(c->tnode, TRACE_ACTION, "CONTROLLER:65535");
+            }
+        } else if (c->tnode) {
+            trace_add(c->tnode, TRACE_ACTION, "drop");
+        }
+        c->tnode = saved_node;
+        c->table_id = saved_table;
+        c->rule_cookie = saved_cookie;
+        c->table_miss_rule = saved_miss;
+        return;
     }
     if (c->learn) {
         atomic_fetch_add_explicit(&r->n_packets, 1, memory_order_relaxed);
@@ -569,7 +712,13 @@ do_table(struct ctx *c, uint8_t table)
             atomic_store(&r->used_ms, c->credit_used_ms);
         }
     }
+    c->rule_cookie = r->cookie;
+    c->table_miss_rule = !r->priority && is_catchall(&r->match);
     do_program(c, &r->acts);
+    c->tnode = saved_node;
+    c->table_id = saved_table;
+    c->rule_cookie = saved_cookie;
+    c->table_miss_rule = saved_miss;
 }
 
 /* Executes the action set at the end of the pipeline, in the order
@@ -593,11 +742,13 @@ run_action_set(struct ctx *c)
 
 static void
 xlate__(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
-        uint64_t now, struct xlate_out *out, const uint64_t credit[3])
+        uint64_t now, struct xlate_out *out, const uint64_t credit[3],
+        struct trace_node *trace, struct ofp_fields *final)
 {
     struct ctx c;
 
     memset(&c, 0, sizeof c);
+    c.tnode = trace;
     if (credit) {
         c.credit_packets = credit[0];
         c.credit_bytes = credit[1];
@@ -625,9 +776,17 @@ xlate__(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
         return;                 /* not ours: drop */
     }
     c.rules = rules_find(in->bridge->name);
-    if (!c.rules) {
+    if (!c.rules || c.rules->fail_open) {
+        if (trace) {
+            c.tnode = trace_add(trace, TRACE_TABLE, "%s",
+                                c.rules ? " 0. fail-open: no controller "
+                                "connected, acting as a NORMAL switch"
+                                : " 0. priority 0");
+            trace_add(c.tnode, TRACE_ACTION, "NORMAL");
+        }
         /* A bridge whose tables are not set up yet acts as its default
-         * rule would. */
+         * rule would; so does a standalone bridge that lost its
+         * controllers (Open vSwitch's "fail open"). */
         normal(&c, in, learn, now);
         return;
     }
@@ -643,6 +802,9 @@ xlate__(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
     if (!c.stopped) {
         run_action_set(&c);
     }
+    if (final) {
+        *final = c.pkt;
+    }
     ofpacts_uninit(&c.action_set);
 }
 
@@ -650,7 +812,15 @@ void
 xlate(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
       uint64_t now, struct xlate_out *out)
 {
-    xlate__(cfg, key, learn, now, out, NULL);
+    xlate__(cfg, key, learn, now, out, NULL, NULL, NULL);
+}
+
+void
+xlate_trace(const struct xlate_cfg *cfg, const struct flow_key *key,
+            uint64_t now, struct xlate_out *out,
+            struct trace_node *bridge_node, struct ofp_fields *final)
+{
+    xlate__(cfg, key, false, now, out, NULL, bridge_node, final);
 }
 
 void
@@ -659,7 +829,7 @@ xlate_credit(const struct xlate_cfg *cfg, const struct flow_key *key,
              struct xlate_out *scratch)
 {
     const uint64_t credit[3] = { packets, bytes, used_ms };
-    xlate__(cfg, key, false, used_ms / 1000, scratch, credit);
+    xlate__(cfg, key, false, used_ms / 1000, scratch, credit, NULL, NULL);
 }
 
 bool

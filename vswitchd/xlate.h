@@ -4,6 +4,7 @@
 #ifndef HVS_XLATE_H
 #define HVS_XLATE_H 1
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,26 @@
 #include "flow.h"
 
 struct xlate_cfg;
+
+/* The CONTROLLER action becomes a datapath userspace() action whose
+ * userdata is this: everything a packet-in needs, so that the handler
+ * that receives the action upcall builds it without translating the
+ * packet again.  Host byte order: it never leaves this process. */
+#define XLATE_COOKIE_CONTROLLER 0x48    /* 'H' */
+struct xlate_pin_cookie {
+    uint8_t kind;               /* XLATE_COOKIE_CONTROLLER */
+    uint8_t reason;             /* OFPR_NO_MATCH, OFPR_ACTION */
+    uint8_t table_id;
+    uint8_t pad0;
+    uint16_t max_len;
+    uint16_t pad1;
+    uint32_t in_port;           /* OpenFlow port (32-bit numbering) */
+    uint32_t pad2;
+    uint64_t cookie;            /* the rule's cookie */
+    char bridge[IFNAMSIZ];
+};
+
+enum { OFPR_NO_MATCH = 0, OFPR_ACTION = 1 };
 
 #define XLATE_ACTIONS_MAX 4096
 
@@ -34,6 +55,16 @@ void xlate(const struct xlate_cfg *cfg, const struct flow_key *key,
 void xlate_credit(const struct xlate_cfg *cfg, const struct flow_key *key,
                   uint64_t packets, uint64_t bytes, uint64_t used_ms,
                   struct xlate_out *scratch);
+
+struct ofp_fields;
+struct trace_node;
+/* Translates 'key' as xlate() does, without learning, and records the
+ * packet's trip (tables, rules, actions, NORMAL's decisions) under
+ * 'bridge_node' for ofproto/trace.  '*final' receives the packet as the
+ * pipeline left it (in_port as the OpenFlow number). */
+void xlate_trace(const struct xlate_cfg *cfg, const struct flow_key *key,
+                 uint64_t now, struct xlate_out *out,
+                 struct trace_node *bridge_node, struct ofp_fields *final);
 
 struct ofpacts;
 /* Translates the OpenFlow actions 'acts' for a packet with 'key' that

@@ -1,0 +1,262 @@
+/* Tests of vswitchd/xlate.c for the controller: the CONTROLLER action and
+ * OpenFlow 1.0 table misses become a userspace() datapath action whose
+ * userdata carries the packet-in's reason, table, cookie and max_len;
+ * a bridge in fail-open mode acts as a NORMAL switch; ofproto/trace
+ * records the rule hit. */
+#include <arpa/inet.h>
+#include <linux/openvswitch.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libmnl/libmnl.h>
+
+#include "mac-learning.h"
+#include "ofp-actions.h"
+#include "ofp-match.h"
+#include "ofproto.h"
+#include "rules.h"
+#include "trace.h"
+#include "xlate.h"
+
+static struct ofport ports[3];
+static struct ofport *port_ptrs[3];
+static struct ofproto bridge;
+static struct ofproto *bridge_ptr = &bridge;
+static struct xlate_cfg cfg;
+static struct xlate_out xo;
+
+static int
+setup(void **state)
+{
+    (void) state;
+    memset(&bridge, 0, sizeof bridge);
+    snprintf(bridge.name, sizeof bridge.name, "br0");
+    for (int i = 0; i < 3; i++) {
+        memset(&ports[i], 0, sizeof ports[i]);
+        snprintf(ports[i].name, sizeof ports[i].name, "p%d", i + 1);
+        ports[i].ofp_port = i + 1;
+        ports[i].odp_port = i + 11;
+        ports[i].vlan_mode = PORT_VLAN_TRUNK;
+        ports[i].tag = VLAN_NONE;
+        ports[i].bridge = &bridge;
+        port_ptrs[i] = &ports[i];
+    }
+    bridge.ports = port_ptrs;
+    bridge.n_ports = 3;
+    bridge.macs = mac_table_create(300, 1000);
+    cfg.bridges = &bridge_ptr;
+    cfg.n_bridges = 1;
+    cfg.seq = 1;
+    assert_true(rules_sync(&cfg));      /* the default NORMAL rule */
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void) state;
+    rules_destroy_all();
+    mac_table_destroy(bridge.macs);
+    return 0;
+}
+
+static void
+key_from(struct flow_key *k, uint32_t odp_in)
+{
+    memset(k, 0, sizeof *k);
+    k->in_port = odp_in;
+    memset(k->eth_dst, 0xff, 6);
+    k->eth_src[5] = 1;
+    k->eth_type = htons(0x0806);
+}
+
+/* Counts output actions; copies the first userspace() cookie. */
+static int
+scan(const struct xlate_out *o, int *n_outputs,
+     struct xlate_pin_cookie *ck)
+{
+    const struct nlattr *a;
+    int n_user = 0;
+
+    *n_outputs = 0;
+    for (a = (const void *) o->actions;
+         mnl_attr_ok(a, (int) ((const uint8_t *) o->actions + o->actions_len
+                               - (const uint8_t *) a));
+         a = mnl_attr_next(a)) {
+        if (mnl_attr_get_type(a) == OVS_ACTION_ATTR_OUTPUT) {
+            (*n_outputs)++;
+        } else if (mnl_attr_get_type(a) == OVS_ACTION_ATTR_USERSPACE) {
+            const struct nlattr *u;
+            bool pid = false;
+            mnl_attr_for_each_nested(u, a) {
+                if (mnl_attr_get_type(u) == OVS_USERSPACE_ATTR_PID) {
+                    pid = mnl_attr_get_u32(u) != 0;
+                } else if (mnl_attr_get_type(u)
+                           == OVS_USERSPACE_ATTR_USERDATA) {
+                    assert_int_equal(mnl_attr_get_payload_len(u),
+                                     sizeof *ck);
+                    if (!n_user) {
+                        memcpy(ck, mnl_attr_get_payload(u), sizeof *ck);
+                    }
+                }
+            }
+            assert_true(pid);   /* the datapath refuses a zero pid */
+            n_user++;
+        }
+    }
+    return n_user;
+}
+
+static void
+add_rule(uint16_t priority, uint32_t in_port, uint64_t cookie,
+         uint32_t out_port, uint16_t max_len)
+{
+    struct rule_set *rs = rules_find("br0");
+    struct rule *r = rule_create();
+
+    assert_non_null(rs);
+    assert_non_null(r);
+    ofp_match_init_catchall(&r->match);
+    if (in_port) {
+        r->match.v.key.in_port = in_port;
+        r->match.m.key.in_port = UINT32_MAX;
+    }
+    r->priority = priority;
+    r->cookie = cookie;
+    struct ofpact *a = ofpacts_put(&r->acts, OFPACT_OUTPUT);
+    a->port = out_port;
+    a->n = max_len;
+    assert_int_equal(rules_add(rs, r, 0), 0);
+}
+
+static void
+test_default_normal(void **state)
+{
+    struct flow_key k;
+    struct xlate_pin_cookie ck;
+    int n_out;
+
+    (void) state;
+    key_from(&k, 11);
+    xlate(&cfg, &k, false, 1, &xo);
+    assert_int_equal(scan(&xo, &n_out, &ck), 0);
+    assert_int_equal(n_out, 2);         /* flooded to p2 and p3 */
+}
+
+static void
+test_table_miss_rule(void **state)
+{
+    struct flow_key k;
+    struct xlate_pin_cookie ck;
+    int n_out;
+
+    (void) state;
+    /* Replaces the default rule (same match and priority). */
+    add_rule(0, 0, 0, OFPP_CONTROLLER, 65535);
+    key_from(&k, 12);
+    xlate(&cfg, &k, false, 1, &xo);
+    assert_int_equal(scan(&xo, &n_out, &ck), 1);
+    assert_int_equal(n_out, 0);
+    assert_int_equal(ck.kind, XLATE_COOKIE_CONTROLLER);
+    assert_int_equal(ck.reason, OFPR_NO_MATCH);
+    assert_int_equal(ck.table_id, 0);
+    assert_int_equal(ck.max_len, 65535);
+    assert_int_equal(ck.in_port, 2);
+    assert_string_equal(ck.bridge, "br0");
+
+    /* An explicit controller action is OFPR_ACTION with its cookie. */
+    add_rule(10, 1, 0x55, OFPP_CONTROLLER, 128);
+    key_from(&k, 11);
+    xlate(&cfg, &k, false, 1, &xo);
+    assert_int_equal(scan(&xo, &n_out, &ck), 1);
+    assert_int_equal(ck.reason, OFPR_ACTION);
+    assert_int_equal(ck.cookie, 0x55);
+    assert_int_equal(ck.max_len, 128);
+    assert_int_equal(ck.in_port, 1);
+}
+
+static void
+test_fail_open(void **state)
+{
+    struct flow_key k;
+    struct xlate_pin_cookie ck;
+    int n_out;
+
+    (void) state;
+    add_rule(0, 0, 0, OFPP_CONTROLLER, 65535);
+    struct rule_set *rs = rules_find("br0");
+    rs->fail_open = true;
+    key_from(&k, 11);
+    xlate(&cfg, &k, false, 1, &xo);
+    assert_int_equal(scan(&xo, &n_out, &ck), 0);
+    assert_int_equal(n_out, 2);
+    rs->fail_open = false;
+    xlate(&cfg, &k, false, 1, &xo);
+    assert_int_equal(scan(&xo, &n_out, &ck), 1);
+}
+
+static void
+test_of10_miss(void **state)
+{
+    struct rule_criteria all = {
+        .table_id = RULES_TABLE_ALL, .out_port = OFPP_ANY,
+    };
+    struct flow_key k;
+    struct xlate_pin_cookie ck;
+    int n_out;
+
+    (void) state;
+    struct rule_set *rs = rules_find("br0");
+    ofp_match_init_catchall(&all.match);
+    assert_int_equal(rules_delete(rs, &all), 1);
+    key_from(&k, 13);
+    xlate(&cfg, &k, false, 1, &xo);
+    assert_int_equal(xo.actions_len, 0);        /* 1.3: a miss drops */
+    rs->miss_to_controller = true;
+    xlate(&cfg, &k, false, 1, &xo);
+    assert_int_equal(scan(&xo, &n_out, &ck), 1);
+    assert_int_equal(ck.reason, OFPR_NO_MATCH);
+    assert_int_equal(ck.in_port, 3);
+    assert_int_equal(ck.cookie, 0);
+    rs->miss_to_controller = false;
+}
+
+static void
+test_trace(void **state)
+{
+    struct trace_node *root = trace_add(NULL, TRACE_BRIDGE, "bridge");
+    struct ofp_fields final;
+    struct flow_key k;
+
+    (void) state;
+    add_rule(10, 1, 0x55, 3, 0);
+    key_from(&k, 11);
+    xlate_trace(&cfg, &k, 1, &xo, root, &final);
+    assert_int_equal(root->n_subs, 1);
+    assert_string_equal(root->subs[0]->text,
+                        " 0. in_port=1, priority 10, cookie 0x55");
+    assert_int_equal(root->subs[0]->n_subs, 1);
+    assert_string_equal(root->subs[0]->subs[0]->text, "output:3");
+    assert_int_equal(final.key.in_port, 1);     /* the OpenFlow port */
+    trace_free(root);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_default_normal, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_table_miss_rule, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fail_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_of10_miss, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
