@@ -40,7 +40,7 @@ for kind in ovs hvs-normal; do
     ip netns exec $A ping -c 2 -i 0.2 10.78.0.2 >/dev/null 2>&1
     f0=$(count_flows $kind)
     ip netns exec $A timeout $T trafgen --dev eth0 --conf $R/rndmac.trafgen \
-        --cpus 1 -q --rate ${RATE}kpps >/dev/null 2>&1
+        --cpus 1 -q --rate $((RATE * 1000))pps >/dev/null 2>&1
     sleep 1
     f1=$(count_flows $kind)
     RES[$kind]=$(( (f1 - f0) / T ))
