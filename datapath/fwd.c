@@ -18,6 +18,7 @@
 #include "flow.h"
 #include "log.h"
 #include "packet.h"
+#include "timeval.h"
 #include "upcall.h"
 #include "vport.h"
 
@@ -75,14 +76,6 @@ static atomic_bool stopping;
 static struct vport *_Atomic slots[MAX_SLOTS];
 static uint32_t slot_gen[MAX_SLOTS];
 static unsigned next_thread;
-
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
-}
 
 /* ---- batched output ------------------------------------------------------ */
 
@@ -254,7 +247,7 @@ poll_port(struct fwd_thread *t, struct vport *v)
     struct dp_packet *pkts[VPORT_BATCH];
     struct flow_key keys[VPORT_BATCH];
     struct fwd_ctx ctx = { .dp = v->dp, .thread = t->index,
-                           .now_ms = now_ms() };
+                           .now_ms = time_msec_coarse() };
 
     /* Drain the port in batches, but give other ports a turn. */
     for (int round = 0; round < 8; round++) {
@@ -419,7 +412,7 @@ fwd_execute(struct datapath *dp, struct dp_packet *p, struct flow_key *key,
             const struct dp_actions *acts)
 {
     struct fwd_ctx ctx = { .dp = dp, .thread = DP_STAT_SLOTS - 1,
-                           .now_ms = now_ms() };
+                           .now_ms = time_msec_coarse() };
 
     act_execute(&fwd_act_ops, &ctx, p, key, acts->attrs, acts->len);
     txq_flush(&ctx);

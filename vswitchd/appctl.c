@@ -11,6 +11,7 @@
 #include "mac-learning.h"
 #include "odp-format.h"
 #include "ofproto.h"
+#include "timeval.h"
 #include "unixctl.h"
 #include "upcall.h"
 
@@ -54,14 +55,6 @@ ds_str(struct ds *ds)
     return ds->s ? ds->s : "";
 }
 
-static uint64_t
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
 static void
 fdb_entry(uint32_t port, uint16_t vlan, const uint8_t mac[6], unsigned age,
           void *aux)
@@ -84,7 +77,7 @@ cmd_fdb_show(struct unixctl_conn *conn, int argc, const char *argv[],
     struct ofproto *br = ofproto_find(xlate_cfg, argv[1]);
     if (br) {
         ds_put(&ds, " port  VLAN  MAC                Age\n");
-        mac_table_for_each(br->macs, now_s(), fdb_entry, &ds);
+        mac_table_for_each(br->macs, time_msec() / 1000, fdb_entry, &ds);
     }
     pthread_rwlock_unlock(&xlate_lock);
     if (br) {

@@ -16,6 +16,7 @@
 #include "dpif.h"
 #include "hvs/dp-ext.h"
 #include "log.h"
+#include "timeval.h"
 #include "ofconn.h"
 #include "trace.h"
 #include "ovsdb-idl.h"
@@ -85,14 +86,6 @@ cmd_exit(struct unixctl_conn *conn, int argc, const char *argv[], void *aux)
     (void) aux;
     exiting = true;
     unixctl_reply(conn, "");
-}
-
-static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
 }
 
 int
@@ -200,7 +193,7 @@ main(int argc, char *argv[])
              DATAPATH_NAME);
     daemon_ready(&opts);
 
-    uint64_t next_status = mono_ms() + STATUS_INTERVAL_MS;
+    uint64_t next_status = time_msec() + STATUS_INTERVAL_MS;
     while (!exiting) {
         struct epoll_event evs[8];
         int n = epoll_wait(epfd, evs, 8, 200);
@@ -229,9 +222,9 @@ main(int argc, char *argv[])
         ovsdb_idl_run(idl);
         bridge_run();
         ofconn_run();
-        if (mono_ms() >= next_status) {
+        if (time_msec() >= next_status) {
             bridge_update_status();
-            next_status = mono_ms() + STATUS_INTERVAL_MS;
+            next_status = time_msec() + STATUS_INTERVAL_MS;
         }
     }
 

@@ -25,6 +25,7 @@
 
 #include "dpif.h"
 #include "log.h"
+#include "timeval.h"
 #include "ofp-actions.h"
 #include "ofp-match.h"
 #include "ofp-msgs.h"
@@ -134,14 +135,6 @@ static struct pin *pin_q[PIN_QUEUE_MAX];
 static size_t pin_head, pin_n;
 static _Atomic uint64_t pin_dropped, pin_sent;
 
-static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
-}
-
 /* ---- sockets ------------------------------------------------------------ */
 
 static void
@@ -204,7 +197,7 @@ conn_close(struct conn *c)
         /* Try again after the backoff, which doubles up to its limit. */
         struct remote *r = c->remote;
         r->conn = NULL;
-        remote_backoff(r, mono_ms());
+        remote_backoff(r, time_msec());
         LOG_INFO("%s<->%s: connection closed", c->bridge, c->target);
     }
     epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -271,7 +264,7 @@ conn_create(int fd, const char *bridge, const char *target, bool controller,
     snprintf(c->target, sizeof c->target, "%s", target);
     c->controller = controller;
     c->probe_ms = probe_ms;
-    c->last_rx_ms = mono_ms();
+    c->last_rx_ms = time_msec();
     c->miss_send_len = controller ? DEFAULT_MISS_SEND_LEN : 0;
     c->role = ROLE_EQUAL;
     /* OpenFlow 1.3's defaults: masters and equals get packet-ins for
@@ -579,7 +572,7 @@ apply_flow_mod(struct conn *c, struct flow_mod *fm)
         r->cookie = fm->new_cookie;
         r->acts = fm->acts;
         ofpacts_init(&fm->acts);
-        err = rules_add(rs, r, mono_ms());
+        err = rules_add(rs, r, time_msec());
         break;
     }
     case OFPFC_MODIFY:
@@ -784,7 +777,7 @@ handle_flow_stats(struct conn *c, const struct ofp_msg *m, bool aggregate)
               || m->type == OFPTYPE_NXST_AGGREGATE_REQUEST;
     struct stats_ctx s = {
         .c = c, .version = c->version, .nx = nx, .xid = m->xid,
-        .now = mono_ms(),
+        .now = time_msec(),
     };
     ofp_buf_init(&s.entry);
     s.start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
@@ -1331,7 +1324,7 @@ conn_read(struct conn *c)
         if (n < 0) {
             break;
         }
-        c->last_rx_ms = mono_ms();
+        c->last_rx_ms = time_msec();
         c->probe_sent_ms = 0;
         c->rx_len += n;
         size_t ofs = 0;
@@ -1612,7 +1605,7 @@ remote_connected(struct remote *r)
                 strerror(err ? err : errno));
         epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
         close(fd);
-        remote_backoff(r, mono_ms());
+        remote_backoff(r, time_msec());
         return;
     }
     LOG_INFO("%s<->%s: connected", r->bridge, r->target);
@@ -1620,7 +1613,7 @@ remote_connected(struct remote *r)
     if (r->conn) {
         r->conn->remote = r;
     } else {
-        remote_backoff(r, mono_ms());
+        remote_backoff(r, time_msec());
     }
 }
 
@@ -1894,7 +1887,7 @@ static void
 expire_rules(void)
 {
     static uint64_t next;
-    uint64_t now = mono_ms();
+    uint64_t now = time_msec();
     size_t n = 0;
 
     if (now < next) {
@@ -1995,7 +1988,7 @@ ofconn_run(void)
             break;
         }
     }
-    run_controllers(mono_ms());
+    run_controllers(time_msec());
     reap_dead();
     update_fail_state();
     expire_rules();

@@ -7,16 +7,9 @@
 #include <time.h>
 
 #include "ofproto.h"
+#include "timeval.h"
 
 static struct rule_set *all_sets;
-
-static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
-}
 
 struct rule *
 rule_create(void)
@@ -51,7 +44,7 @@ set_create(const char *name)
     snprintf(s->name, sizeof s->name, "%s", name);
     /* A new bridge is a learning switch until told otherwise. */
     ofpacts_put(&r->acts, OFPACT_OUTPUT)->port = OFPP_NORMAL;
-    rules_add(s, r, mono_ms());
+    rules_add(s, r, time_msec());
     return s;
 }
 

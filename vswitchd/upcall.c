@@ -18,6 +18,7 @@
 #include "mac-learning.h"
 #include "ofconn.h"
 #include "ofproto.h"
+#include "timeval.h"
 #include "xlate.h"
 
 LOG_MODULE(upcall);
@@ -47,14 +48,6 @@ static struct {
     _Atomic uint64_t lost, handler_errors, dump_duration_ms;
     _Atomic uint32_t n_flows;
 } stats;
-
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
-}
 
 /* UFIDs are derived from the megaflow itself, so that two handlers that
  * race on the same miss name the same flow (the second gets EEXIST). */
@@ -117,7 +110,7 @@ handle_upcall(struct handler *h, struct dpif_upcall *u)
         return;
     }
     pthread_rwlock_rdlock(&xlate_lock);
-    xlate(xlate_cfg, &u->key, true, now_ms() / 1000, xo);
+    xlate(xlate_cfg, &u->key, true, time_msec() / 1000, xo);
     pthread_rwlock_unlock(&xlate_lock);
 
     if (u->cmd == OVS_PACKET_CMD_MISS) {
@@ -216,7 +209,7 @@ seen_get(const uint8_t ufid[16])
             || !s->first_ms) {
             if (memcmp(s->ufid, ufid, 16) || !s->first_ms) {
                 memcpy(s->ufid, ufid, 16);
-                s->first_ms = now_ms();
+                s->first_ms = time_msec();
             }
             s->pass = pass_no;
             return s;
@@ -313,7 +306,7 @@ revalidator_main(void *arg)
         if (atomic_load(&exiting)) {
             break;
         }
-        uint64_t start = now_ms();
+        uint64_t start = time_msec();
         ctx->now = start;
         ctx->n = 0;
         pass_no++;
@@ -323,7 +316,7 @@ revalidator_main(void *arg)
             LOG_WARN("flow dump failed: %s", strerror(-err));
         }
         atomic_store(&stats.n_flows, ctx->n);
-        atomic_store(&stats.dump_duration_ms, now_ms() - start);
+        atomic_store(&stats.dump_duration_ms, time_msec() - start);
     }
     free(ctx);
     return NULL;
