@@ -28,6 +28,8 @@ LOG_MODULE(control);
 /* Requests handled per wakeup of one connection, so that one busy client
  * cannot starve the others. */
 #define RECORDS_PER_EVENT 16
+/* Dump records sent per wakeup, for the same reason. */
+#define DUMP_RECORDS_PER_EVENT 32
 /* Kernel-like socket buffer for upcalls and notifications. */
 #define CONN_SNDBUF (4 * 1024 * 1024)
 
@@ -466,19 +468,30 @@ conn_membership(struct conn *c, const struct nlmsghdr *nlh)
 }
 
 /* Handles the messages of the pending record from pending_ofs on.  Stops
- * early when a dump is in progress or the output is backlogged; returns
- * true when the record is finished (SYNC queued). */
+ * early when the output is backlogged or a dump has used its budget;
+ * returns true when the record is finished (SYNC queued). */
 static bool
 conn_process_pending(struct conn *c)
 {
-    while (c->pending_ofs < c->pending_len) {
+    int budget = DUMP_RECORDS_PER_EVENT;
+
+    for (;;) {
         if (c->dump) {
-            if (!genl_dump_continue(c->dump, &c->reply)) {
-                reply_flush(&c->reply);
-                return false;
+            /* A dump goes on for as long as the client keeps reading, a
+             * budgeted number of records per wakeup; when the socket is
+             * full, EPOLLOUT brings us back. */
+            bool done = genl_dump_continue(c->dump, &c->reply);
+            reply_flush(&c->reply);
+            if (!done) {
+                if (c->outq || --budget <= 0) {
+                    return false;
+                }
+                continue;
             }
             c->dump = NULL;
-            continue;
+        }
+        if (c->pending_ofs >= c->pending_len) {
+            break;
         }
         if (c->outq) {
             return false;
@@ -506,9 +519,10 @@ conn_process_pending(struct conn *c)
         }
         c->pending_ofs += NLMSG_ALIGN(nlh->nlmsg_len);
         c->dump = genl_handle(nlh, c->portid, &c->reply);
-    }
-    if (c->dump) {
-        return false;
+        if (!c->dump) {
+            /* A dump finished at once still ends its own record. */
+            reply_flush(&c->reply);
+        }
     }
     reply_flush(&c->reply);
     queue_private(c, HVS_NLMSG_SYNC, c->n_records, NULL, 0);
