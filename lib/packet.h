@@ -42,6 +42,10 @@ struct dp_packet_md {
      * than received: a tunnel vport sends only the former, as the kernel's
      * send only TX tunnel info. */
     bool tunnel_tx;
+    /* be16.  Non-zero: a layer-3 packet (packet_type ns=1, this EtherType)
+     * that starts with its network header, as after pop_eth; zero: an
+     * Ethernet frame. */
+    uint16_t l3_type;
     /* Tunnel options (Geneve TLVs): the first tunnel.opts_len bytes are
      * meaningful, the rest is left as it is (not cleared per packet). */
     uint8_t tun_opts[FLOW_TNL_OPTS_MAX];
@@ -70,6 +74,9 @@ struct dp_packet *dp_packet_clone(const struct dp_packet *p);
 struct dp_packet *dp_packet_deep_copy(const struct dp_packet *p,
                                       size_t headroom);
 void dp_packet_free(struct dp_packet *p);
+/* Returns the calling thread's cached super-packet blocks to malloc (the
+ * cache is also emptied when a thread exits). */
+void dp_packet_cache_flush(void);
 
 static inline uint8_t *
 dp_packet_data(const struct dp_packet *p)
