@@ -4,6 +4,9 @@
 #ifndef HVS_CLI_H
 #define HVS_CLI_H 1
 
+#include <stdbool.h>
+#include <stddef.h>
+
 /* Exit statuses.  3 for "not everything runs" follows systemctl, so that
  * scripts can tell it from a failure of the command itself. */
 enum {
@@ -41,5 +44,17 @@ int vm_main(const struct cli_opts *, int argc, char *argv[]);
 
 /* show.c: hvs show */
 int show_main(const struct cli_opts *, int argc, char *argv[]);
+
+/* The datapaths and ports "hvs show" found (show.c), for bridges.c. */
+struct show_dp_ports;
+/* Describes where interface 'iface' landed ("datapath D port N") into
+ * 'buf'; false if on no datapath. */
+bool show_dp_port_of(const struct show_dp_ports *, const char *iface,
+                     char *buf, size_t size);
+
+/* bridges.c: prints the bridges of the database at 'db_sock' (a unix
+ * socket path), with 'dps' for the datapath ports.  Returns 0, or a
+ * negative errno after a warning on stderr. */
+int show_bridges(const char *db_sock, const struct show_dp_ports *dps);
 
 #endif /* HVS_CLI_H */

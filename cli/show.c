@@ -1,5 +1,7 @@
-/* hvs show: what the datapath holds, as hvs-dpd reports it: datapaths,
- * their ports with port numbers and counters, flow counts and hit rates.
+/* hvs show: the bridges of the database (bridges.c) with the datapath
+ * port each interface landed on, then what the datapath holds, as hvs-dpd
+ * reports it: datapaths, their ports with port numbers and counters, flow
+ * counts and hit rates.
  *
  * This speaks the ovs_datapath and ovs_vport families directly rather
  * than through lib/dpif.h, because dpif_open() creates or reconfigures the
@@ -294,24 +296,67 @@ print_dp(const struct dp_info *dp)
     }
 }
 
-/* Dumps the ports of 'dp' and prints them.  Returns 0 or -errno. */
-static int
-show_ports(struct nl_sock *sock, uint16_t vport_family,
-           const struct dp_info *dp)
-{
-    struct vec ports = { .size = sizeof(struct port_info) };
-    uint8_t buf[REQ_SIZE];
-    struct nlmsghdr *nlh = start_request(buf, vport_family,
-                                         OVS_VPORT_CMD_GET, dp->ifindex);
-    int err = nl_sock_transact(sock, nlh, port_cb, &ports);
+/* What one datapath holds: its stats and its ports, by port number. */
+struct dp_entry {
+    struct dp_info info;
+    struct vec ports;           /* of struct port_info */
+    int err;                    /* of the port dump, or 0 */
+};
 
-    if (!err) {
-        qsort(ports.items, ports.n, ports.size, port_cmp);
-        for (size_t i = 0; i < ports.n; i++) {
-            print_port((const struct port_info *) ports.items + i);
+struct show_dp_ports {
+    struct dp_entry *dps;
+    size_t n;
+};
+
+bool
+show_dp_port_of(const struct show_dp_ports *all, const char *iface,
+                char *buf, size_t size)
+{
+    /* An interface lands on the vport of its own name, or, bound by
+     * "hvs vm set-port-name", on the host interface carrying its name. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < all->n; i++) {
+            const struct dp_entry *e = &all->dps[i];
+
+            for (size_t j = 0; j < e->ports.n; j++) {
+                const struct port_info *p =
+                    (const struct port_info *) e->ports.items + j;
+                char alias[256];
+
+                if (pass == 0 ? strcmp(p->name, iface) != 0
+                    : (read_port_name(p->name, alias, sizeof alias),
+                       strcmp(alias, iface) != 0)) {
+                    continue;
+                }
+                if (pass == 0) {
+                    snprintf(buf, size, "datapath %s port %" PRIu32,
+                             e->info.name, p->port_no);
+                } else {
+                    snprintf(buf, size, "datapath %s port %" PRIu32
+                             " (host interface %s)", e->info.name,
+                             p->port_no, p->name);
+                }
+                return true;
+            }
         }
     }
-    free(ports.items);
+    return false;
+}
+
+/* Dumps the ports of 'e' into e->ports, sorted.  Returns 0 or -errno. */
+static int
+dump_ports(struct nl_sock *sock, uint16_t vport_family, struct dp_entry *e)
+{
+    uint8_t buf[REQ_SIZE];
+    struct nlmsghdr *nlh = start_request(buf, vport_family,
+                                         OVS_VPORT_CMD_GET,
+                                         e->info.ifindex);
+
+    e->ports.size = sizeof(struct port_info);
+    int err = nl_sock_transact(sock, nlh, port_cb, &e->ports);
+    if (!err) {
+        qsort(e->ports.items, e->ports.n, e->ports.size, port_cmp);
+    }
     return err;
 }
 
@@ -327,7 +372,7 @@ lookup_family(struct nl_sock *sock, const char *name, uint16_t *id)
 }
 
 static int
-show(const char *sock_path, const char *only)
+show(const char *sock_path, const char *db_sock, const char *only)
 {
     struct vec dps = { .size = sizeof(struct dp_info) };
     uint16_t dp_family, vport_family;
@@ -360,23 +405,46 @@ show(const char *sock_path, const char *only)
         cli_error("cannot show datapaths: dump failed: %s", strerror(-err));
         goto out;
     }
+    struct show_dp_ports all = { calloc(dps.n ? dps.n : 1,
+                                        sizeof *all.dps), 0 };
+    if (!all.dps) {
+        cli_error("cannot show datapaths: out of memory");
+        goto out;
+    }
     for (size_t i = 0; i < dps.n; i++) {
         const struct dp_info *dp = (const struct dp_info *) dps.items + i;
 
         if (only && strcmp(dp->name, only)) {
             continue;
         }
-        found = true;
-        print_dp(dp);
-        err = show_ports(sock, vport_family, dp);
+        struct dp_entry *e = &all.dps[all.n++];
+        e->info = *dp;
         /* The datapath may vanish between the two dumps; say so and go
          * on with the others. */
-        if (err) {
-            cli_error("cannot show ports of datapath %s: %s", dp->name,
-                      strerror(-err));
+        e->err = dump_ports(sock, vport_family, e);
+    }
+    /* Bridges first, as configured, when hvs-ovsdb runs beside hvs-dpd;
+     * a bare datapath (driven by ovs-dpctl) has none. */
+    if (!only && db_sock && access(db_sock, F_OK) == 0
+        && show_bridges(db_sock, &all)) {
+        failed = true;
+    }
+    for (size_t i = 0; i < all.n; i++) {
+        struct dp_entry *e = &all.dps[i];
+
+        found = true;
+        print_dp(&e->info);
+        for (size_t j = 0; j < e->ports.n; j++) {
+            print_port((const struct port_info *) e->ports.items + j);
+        }
+        if (e->err) {
+            cli_error("cannot show ports of datapath %s: %s", e->info.name,
+                      strerror(-e->err));
             failed = true;
         }
+        free(e->ports.items);
     }
+    free(all.dps);
     if (only && !found) {
         cli_error("cannot show datapath %s: no such datapath", only);
         goto out;
@@ -398,7 +466,9 @@ show_main(const struct cli_opts *opts, int argc, char *argv[])
                                "%d arguments", argc);
     }
     char *path = cli_path(opts->rundir, HVS_DATAPATH_SOCK);
-    int status = show(path, argc ? argv[0] : NULL);
+    char *db = cli_path(opts->rundir, "db.sock");
+    int status = show(path, db, argc ? argv[0] : NULL);
     free(path);
+    free(db);
     return status;
 }

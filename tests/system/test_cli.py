@@ -518,3 +518,61 @@ def test_show_without_hvs_dpd(dirs):
             "%s/datapath.sock: No such file or directory" % rundir) \
         in p.stderr
     assert "hvs start" in p.stderr
+
+
+def test_show_lists_bridges_ports_and_their_datapath_ports(topo,
+                                                          switch_factory):
+    """With hvs-ovsdb and hvs-vswitchd beside hvs-dpd, show starts with the
+    bridges: each port, its interfaces with type, ofport, where it landed
+    in the datapath, and the error of one that could not be added."""
+    s = switch_factory(ovsdb="hvs")
+    sw = s.ns
+    topo.vm(sw, "v1", *VM1)
+    topo.vm(sw, "v2", *VM2)
+    assert hvs("vm", "set-port-name", topo.prefix + "v1", "vm1-eth0",
+               ns=sw).returncode == 0
+    s.vsctl("add-br", "br0")
+    s.vsctl("add-port", "br0", "vm1-eth0")
+    s.vsctl("add-port", "br0", topo.prefix + "v2", "tag=7")
+    s.vsctl("add-port", "br0", "vx0", "--", "set", "interface", "vx0",
+            "type=vxlan", "options:remote_ip=10.32.9.9", "options:key=5")
+    s.vsctl("add-port", "br0", "nosuch9")
+    rundir = "--rundir=" + s.rundir
+
+    p = hvs(rundir, "show", ns=sw)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    bridges = out[:out.index("\ndatapath ")]
+    ofport = {}
+    for name in ("vm1-eth0", topo.prefix + "v2", "vx0", "br0"):
+        m = re.search(r"^    interface %s \((\S+?)[,)].* ofport (\d+)"
+                      % re.escape(name), bridges, re.M)
+        assert m, "%s missing from:\n%s" % (name, bridges)
+        ofport[name] = int(m.group(2))
+    assert ofport["br0"] == 65534
+    # The same ofports ovs-vsctl reads back from the database.
+    for name, n in ofport.items():
+        assert int(s.vsctl("get", "interface", name,
+                           "ofport").stdout) == n
+    assert re.search(r"^bridge br0$", bridges, re.M)
+    assert re.search(r"^  port %sv2 \(tag 7\)$" % topo.prefix, bridges,
+                     re.M)
+    assert re.search(r"interface vx0 \(vxlan, remote_ip 10.32.9.9, key 5\) "
+                     r"ofport \d+, datapath ovs-system port \d+ "
+                     r"\(vxlan_sys_4789\)", bridges)
+    assert re.search(r"interface vm1-eth0 \(system\) ofport \d+, datapath "
+                     r"ovs-system port \d+ \(host interface %sv1\)"
+                     % topo.prefix, bridges)
+    assert re.search(r"interface nosuch9 \(system\)\n      error: .*nosuch9",
+                     bridges)
+    # The datapath part follows, unchanged.
+    assert re.search(r"^datapath ovs-system \(ifindex \d+\)$", out, re.M)
+    assert re.search(r"^  port \d+: %sv2 \(netdev\)$" % topo.prefix, out,
+                     re.M)
+
+    # Without the database, show still lists the datapath.
+    s.stop("vswitchd")
+    s.stop("ovsdb")
+    p = hvs(rundir, "show", ns=sw)
+    assert "bridge " not in p.stdout
+    assert "datapath ovs-system" in p.stdout
