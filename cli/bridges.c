@@ -201,7 +201,9 @@ print_iface(json_t *iface, const struct show_dp_ports *dp)
     if (type && (!strcmp(type, "vxlan") || !strcmp(type, "geneve"))) {
         const char *dst = map_get(json_object_get(iface, "options"),
                                   "dst_port");
-        snprintf(shared, sizeof shared, "%s_sys_%s", type,
+        /* "geneve_sys_6081" would not fit IFNAMSIZ. */
+        snprintf(shared, sizeof shared, "%s_sys_%s",
+                 !strcmp(type, "vxlan") ? "vxlan" : "genev",
                  dst ? dst : !strcmp(type, "vxlan") ? "4789" : "6081");
     } else if (type && !strcmp(type, "gre")) {
         snprintf(shared, sizeof shared, "gre_sys");

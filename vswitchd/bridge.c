@@ -574,9 +574,51 @@ txn_done(void *aux, const char *error, json_t *result)
     }
 }
 
+/* Which datapath port each Interface landed on, by Interface uuid, as of
+ * the last reconfiguration: the periodic statistics need it, and an
+ * Interface's vport may carry another name (bound by alias, or a tunnel
+ * vport shared by every tunnel of its type and UDP port). */
+struct landed {
+    char uuid[40];
+    char host[IFNAMSIZ];
+    bool tunnel;
+};
+static struct landed *landed;
+static size_t n_landed;
+
+static void
+remember_landed(const struct want_iface *w, size_t n)
+{
+    free(landed);
+    n_landed = 0;
+    landed = calloc(n ? n : 1, sizeof *landed);
+    for (size_t i = 0; landed && i < n; i++) {
+        if (w[i].odp_port == UINT32_MAX) {
+            continue;
+        }
+        struct landed *l = &landed[n_landed++];
+        snprintf(l->uuid, sizeof l->uuid, "%s",
+                 ovsdb_idl_row_uuid(w[i].iface));
+        snprintf(l->host, sizeof l->host, "%s", w[i].host);
+        l->tunnel = w[i].tnl.type != 0;
+    }
+}
+
+static const struct landed *
+landed_by_uuid(const char *uuid)
+{
+    for (size_t i = 0; i < n_landed; i++) {
+        if (!strcmp(landed[i].uuid, uuid)) {
+            return &landed[i];
+        }
+    }
+    return NULL;
+}
+
 static void
 write_status(struct want_iface *w, size_t n)
 {
+    remember_landed(w, n);
     struct ovsdb_idl_txn *txn = ovsdb_idl_txn_create(idl);
     if (!txn) {
         return;
@@ -768,9 +810,9 @@ bridge_update_status(void)
     }
     const struct ovsdb_idl_row *row;
     OVSDB_IDL_FOR_EACH (row, idl, "Interface") {
-        const char *name = ovsdb_idl_get_string(row, "name");
+        const struct landed *l = landed_by_uuid(ovsdb_idl_row_uuid(row));
         struct dpif_port p;
-        if (!name || dpif_port_get(dpif, name, &p)) {
+        if (!l || dpif_port_get(dpif, l->host, &p)) {
             continue;
         }
         json_t *m = ovsdb_idl_map_new();
@@ -795,9 +837,12 @@ bridge_update_status(void)
         }
         ovsdb_idl_txn_set(txn, "Interface", ovsdb_idl_row_uuid(row),
                           "statistics", m);
+        if (l->tunnel) {
+            continue;           /* no host interface to ask */
+        }
         char mac[18];
         bool admin, link;
-        host_if_info(name, mac, &admin, &link);
+        host_if_info(l->host, mac, &admin, &link);
         ovsdb_idl_txn_set(txn, "Interface", ovsdb_idl_row_uuid(row),
                           "link_state", json_string(link ? "up" : "down"));
         ovsdb_idl_txn_set(txn, "Interface", ovsdb_idl_row_uuid(row),
@@ -820,4 +865,7 @@ bridge_destroy(void)
     xlate_cfg = NULL;
     pthread_rwlock_unlock(&xlate_lock);
     free_cfg(old, false);
+    free(landed);
+    landed = NULL;
+    n_landed = 0;
 }

@@ -195,3 +195,18 @@ def test_port_bound_by_interface_alias(topo, switch_factory):
     assert int(s.vsctl("get", "Interface", "vm-web-0", "ofport").stdout) > 0
     ping(nss["a"], VMS[1][1])
     assert b
+    # Its counters are those of the NIC it bound (written every 5 s).
+    assert wait_stat(s, "vm-web-0", "rx_packets", 3), \
+        s.vsctl("get", "Interface", "vm-web-0", "statistics").stdout
+
+
+def wait_stat(s, iface, key, at_least, timeout=15):
+    """True once Interface 'iface' statistics:'key' >= at_least."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        out = s.vsctl("get", "Interface", iface, "statistics:" + key,
+                      check=False).stdout.strip()
+        if out.isdigit() and int(out) >= at_least:
+            return True
+        time.sleep(0.5)
+    return False

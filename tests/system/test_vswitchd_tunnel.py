@@ -54,6 +54,10 @@ def test_vms_ping_and_tcp_across_vxlan(topo, switch_factory):
     assert re.search(r"set\(tunnel\(tun_id=0x2a,dst=10\.98\.0\.2,"
                      r".*\)\),\d+", flows), flows
     assert "vxlan_sys_4789" in hv[0].dpd.dpctl("show").stdout
+    # The tunnel Interface reports the counters of its datapath vport.
+    from test_vswitchd import wait_stat
+    assert wait_stat(hv[0], "vx0", "tx_packets", 5), \
+        hv[0].vsctl("get", "Interface", "vx0", "statistics").stdout
     # TCP with the veth defaults (TSO, checksum offload) through the tunnel.
     run(["iperf3", "-s", "-1", "-D", "-B", "10.78.1.2"], ns=vm2)
     import json
