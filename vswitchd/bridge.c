@@ -116,6 +116,108 @@ host_if_info(const char *name, char mac[18], bool *admin_up, bool *link_up)
     close(fd);
 }
 
+/* "xx:xx:xx:xx:xx:xx" into 'mac'; false if malformed. */
+static bool
+parse_mac(const char *s, uint8_t mac[6])
+{
+    unsigned m[6];
+    char end;
+
+    if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2],
+                     &m[3], &m[4], &m[5], &end) != 6) {
+        return false;
+    }
+    for (int i = 0; i < 6; i++) {
+        mac[i] = m[i];
+    }
+    return true;
+}
+
+static bool
+host_if_mac(const char *name, uint8_t mac[6])
+{
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    bool ok = false;
+
+    if (fd < 0) {
+        return false;
+    }
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+    if (!ioctl(fd, SIOCGIFHWADDR, &ifr)) {
+        memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+        ok = true;
+    }
+    close(fd);
+    return ok;
+}
+
+/* Gives the bridge's local port the address of other_config:hwaddr, as
+ * Open vSwitch does; a malformed one is logged and ignored. */
+static void
+apply_hwaddr(const char *br, const char *hwaddr)
+{
+    uint8_t want[6], have[6];
+
+    if (!hwaddr) {
+        return;
+    }
+    if (!parse_mac(hwaddr, want) || (want[0] & 1)) {
+        LOG_WARN("bridge %s: ignoring other_config:hwaddr \"%s\": not a "
+                 "unicast Ethernet address", br, hwaddr);
+        return;
+    }
+    if (!host_if_mac(br, have) || !memcmp(have, want, 6)) {
+        return;
+    }
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return;
+    }
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", br);
+    ifr.ifr_hwaddr.sa_family = 1;       /* ARPHRD_ETHER */
+    memcpy(ifr.ifr_hwaddr.sa_data, want, 6);
+    if (ioctl(fd, SIOCSIFHWADDR, &ifr)) {
+        LOG_WARN("bridge %s: cannot set hwaddr %s: %s", br, hwaddr,
+                 strerror(errno));
+    } else {
+        LOG_INFO("bridge %s: hwaddr set to %s", br, hwaddr);
+    }
+    close(fd);
+}
+
+/* The OpenFlow datapath ID: other_config:datapath-id (16 hex digits, not
+ * all zero), else the local port's MAC in the low 48 bits, as Open vSwitch
+ * derives it. */
+static uint64_t
+pick_dpid(const struct ovsdb_idl_row *row, const char *br)
+{
+    const char *s = ovsdb_idl_get_map(row, "other_config", "datapath-id");
+    uint8_t mac[6];
+
+    if (s) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 16);
+        if (strlen(s) == 16 && !*end && !errno && v) {
+            return v;
+        }
+        LOG_WARN("bridge %s: ignoring other_config:datapath-id \"%s\": "
+                 "not 16 hex digits, or zero", br, s);
+    }
+    if (!host_if_mac(br, mac)) {
+        return 0;
+    }
+    uint64_t id = 0;
+    for (int i = 0; i < 6; i++) {
+        id = id << 8 | mac[i];
+    }
+    return id;
+}
+
 /* ---- tunnels --------------------------------------------------------------- */
 
 static int
@@ -518,6 +620,9 @@ build_cfg(struct want_iface *w, size_t n, struct xlate_cfg *old)
         snprintf(br->name, sizeof br->name, "%s", name);
         const char *fm = ovsdb_idl_get_string(row, "fail_mode");
         br->fail_secure = fm && !strcmp(fm, "secure");
+        apply_hwaddr(name, ovsdb_idl_get_map(row, "other_config",
+                                             "hwaddr"));
+        br->datapath_id = pick_dpid(row, name);
         read_controllers(br, row);
 
         /* MAC tables survive reconfiguration. */
@@ -530,8 +635,16 @@ build_cfg(struct want_iface *w, size_t n, struct xlate_cfg *old)
                                               "mac-aging-time");
         const char *size = ovsdb_idl_get_map(row, "other_config",
                                              "mac-table-size");
-        unsigned a = aging ? strtoul(aging, NULL, 10) : 0;
-        unsigned s = size ? strtoul(size, NULL, 10) : 0;
+        /* Forced into Open vSwitch's documented ranges (15 s to 1 h,
+         * 10 to 1,000,000 entries), so that settings behave the same. */
+        unsigned long a = aging ? strtoul(aging, NULL, 10) : 0;
+        unsigned long s = size ? strtoul(size, NULL, 10) : 0;
+        if (aging) {
+            a = a < 15 ? 15 : a > 3600 ? 3600 : a;
+        }
+        if (size) {
+            s = s < 10 ? 10 : s > 1000000 ? 1000000 : s;
+        }
         if (!br->macs) {
             br->macs = mac_table_create(a, s);
         } else {
@@ -651,6 +764,26 @@ write_status(struct want_iface *w, size_t n)
                               json_string(link ? "up" : "down"));
         }
     }
+    /* Bridge.datapath_id: the ID in use, as ovs-vsctl and controllers'
+     * operators read it. */
+    const struct ovsdb_idl_row *brow;
+    pthread_rwlock_rdlock(&xlate_lock);
+    OVSDB_IDL_FOR_EACH (brow, idl, "Bridge") {
+        const char *name = ovsdb_idl_get_string(brow, "name");
+        const struct ofproto *br = name && xlate_cfg
+            ? ofproto_find(xlate_cfg, name) : NULL;
+        if (br && br->datapath_id) {
+            char hex[17];
+            snprintf(hex, sizeof hex, "%016llx",
+                     (unsigned long long) br->datapath_id);
+            const char *have = ovsdb_idl_get_string(brow, "datapath_id");
+            if (!have || strcmp(have, hex)) {
+                ovsdb_idl_txn_set(txn, "Bridge", ovsdb_idl_row_uuid(brow),
+                                  "datapath_id", json_string(hex));
+            }
+        }
+    }
+    pthread_rwlock_unlock(&xlate_lock);
     const struct ovsdb_idl_row *ovs = ovs_row();
     int64_t next_cfg;
     if (ovs && ovsdb_idl_get_integer(ovs, "next_cfg", &next_cfg)) {
@@ -714,7 +847,7 @@ fingerprint(void)
     static const char *const cols[][8] = {
         { "Open_vSwitch", "bridges", "next_cfg", "other_config", NULL },
         { "Bridge", "name", "ports", "fail_mode", "other_config",
-          "datapath_id", "controller", NULL },
+          "controller", NULL },
         { "Controller", "target", "inactivity_probe", "max_backoff", NULL },
         { "Port", "name", "interfaces", "tag", "trunks", "vlan_mode", NULL },
         { "Interface", "name", "type", "ofport_request", "options", NULL },

@@ -221,8 +221,12 @@ normal(struct ctx *c, const struct ofport *in, bool learn, uint64_t now)
                      "dropping");
         return;                 /* not allowed on this port: drop */
     }
-    if (learn && mac_table_learn(br->macs, key->eth_src, vlan, in->ofp_port,
-                                 now)) {
+    /* Packets that only crossed a datapath flow (credited by the
+     * revalidator) refresh the entry too, or a MAC that talks only
+     * through megaflows would age out and its traffic be flooded. */
+    if ((learn || c->credit_packets)
+        && mac_table_learn(br->macs, key->eth_src, vlan, in->ofp_port,
+                           now)) {
         c->out->mac_moved = true;
     }
 
