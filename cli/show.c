@@ -21,6 +21,7 @@
 #include <linux/openvswitch.h>
 
 #include "cli.h"
+#include "dpif.h"
 #include "hvs/dp-ext.h"
 #include "netlink-socket.h"
 
@@ -34,13 +35,6 @@ struct dp_info {
     bool has_stats, has_mstats;
 };
 
-struct port_info {
-    uint32_t port_no;
-    uint32_t type;              /* enum ovs_vport_type */
-    char name[IFNAMSIZ];
-    struct ovs_vport_stats stats;
-    bool has_stats;
-};
 
 /* A growable array of 'size'-byte records. */
 struct vec {
@@ -134,8 +128,7 @@ dp_cb(const struct nlmsghdr *nlh, void *aux)
 static int
 port_cb(const struct nlmsghdr *nlh, void *aux)
 {
-    const struct nlattr *a;
-    struct port_info *p;
+    struct dpif_port *p;
 
     if (!reply_ok(nlh)) {
         return 0;
@@ -143,26 +136,7 @@ port_cb(const struct nlmsghdr *nlh, void *aux)
     if (!(p = vec_push(aux))) {
         return -ENOMEM;
     }
-    mnl_attr_for_each(a, nlh, GENL_HDRLEN + sizeof(struct ovs_header)) {
-        switch (mnl_attr_get_type(a)) {
-        case OVS_VPORT_ATTR_PORT_NO:
-            p->port_no = mnl_attr_get_u32(a);
-            break;
-        case OVS_VPORT_ATTR_TYPE:
-            p->type = mnl_attr_get_u32(a);
-            break;
-        case OVS_VPORT_ATTR_NAME:
-            copy_name(p->name, a);
-            break;
-        case OVS_VPORT_ATTR_STATS:
-            if (mnl_attr_get_payload_len(a) >= sizeof p->stats) {
-                memcpy(&p->stats, mnl_attr_get_payload(a), sizeof p->stats);
-                p->has_stats = true;
-            }
-            break;
-        }
-    }
-    return 0;
+    return dpif_port_parse(nlh, p);
 }
 
 static struct nlmsghdr *
@@ -183,7 +157,7 @@ start_request(void *buf, uint16_t family, uint8_t cmd, int dp_ifindex)
 static int
 port_cmp(const void *a_, const void *b_)
 {
-    const struct port_info *a = a_, *b = b_;
+    const struct dpif_port *a = a_, *b = b_;
 
     return a->port_no < b->port_no ? -1 : a->port_no > b->port_no;
 }
@@ -241,7 +215,7 @@ percent(char *buf, size_t size, uint64_t part, uint64_t whole)
 }
 
 static void
-print_port(const struct port_info *p)
+print_port(const struct dpif_port *p)
 {
     char alias[256];
 
@@ -299,7 +273,7 @@ print_dp(const struct dp_info *dp)
 /* What one datapath holds: its stats and its ports, by port number. */
 struct dp_entry {
     struct dp_info info;
-    struct vec ports;           /* of struct port_info */
+    struct vec ports;           /* of struct dpif_port */
     int err;                    /* of the port dump, or 0 */
 };
 
@@ -319,8 +293,8 @@ show_dp_port_of(const struct show_dp_ports *all, const char *iface,
             const struct dp_entry *e = &all->dps[i];
 
             for (size_t j = 0; j < e->ports.n; j++) {
-                const struct port_info *p =
-                    (const struct port_info *) e->ports.items + j;
+                const struct dpif_port *p =
+                    (const struct dpif_port *) e->ports.items + j;
                 char alias[256];
 
                 if (pass == 0 ? strcmp(p->name, iface) != 0
@@ -352,7 +326,7 @@ dump_ports(struct nl_sock *sock, uint16_t vport_family, struct dp_entry *e)
                                          OVS_VPORT_CMD_GET,
                                          e->info.ifindex);
 
-    e->ports.size = sizeof(struct port_info);
+    e->ports.size = sizeof(struct dpif_port);
     int err = nl_sock_transact(sock, nlh, port_cb, &e->ports);
     if (!err) {
         qsort(e->ports.items, e->ports.n, e->ports.size, port_cmp);
@@ -435,7 +409,7 @@ show(const char *sock_path, const char *db_sock, const char *only)
         found = true;
         print_dp(&e->info);
         for (size_t j = 0; j < e->ports.n; j++) {
-            print_port((const struct port_info *) e->ports.items + j);
+            print_port((const struct dpif_port *) e->ports.items + j);
         }
         if (e->err) {
             cli_error("cannot show ports of datapath %s: %s", e->info.name,

@@ -225,8 +225,8 @@ dpif_destroy(struct dpif *d)
 
 /* ---- ports ---------------------------------------------------------------- */
 
-static int
-parse_port(const struct nlmsghdr *nlh, struct dpif_port *p)
+int
+dpif_port_parse(const struct nlmsghdr *nlh, struct dpif_port *p)
 {
     const struct nlattr *a;
 
@@ -248,6 +248,7 @@ parse_port(const struct nlmsghdr *nlh, struct dpif_port *p)
         case OVS_VPORT_ATTR_STATS:
             if (mnl_attr_get_payload_len(a) >= sizeof p->stats) {
                 memcpy(&p->stats, mnl_attr_get_payload(a), sizeof p->stats);
+                p->has_stats = true;
             }
             break;
         }
@@ -258,7 +259,7 @@ parse_port(const struct nlmsghdr *nlh, struct dpif_port *p)
 static int
 port_reply_cb(const struct nlmsghdr *nlh, void *aux)
 {
-    return parse_port(nlh, aux);
+    return dpif_port_parse(nlh, aux);
 }
 
 static int
@@ -332,7 +333,7 @@ port_dump_cb(const struct nlmsghdr *nlh, void *aux)
 {
     struct port_dump_ctx *ctx = aux;
     struct dpif_port p;
-    parse_port(nlh, &p);
+    dpif_port_parse(nlh, &p);
     return ctx->cb(&p, ctx->aux);
 }
 
@@ -638,7 +639,7 @@ dpif_port_event(struct dpif *d, uint8_t *cmd, struct dpif_port *p)
         }
         const struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
         *cmd = g->cmd;
-        parse_port(nlh, p);
+        dpif_port_parse(nlh, p);
         return 0;
     }
 }

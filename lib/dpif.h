@@ -22,7 +22,12 @@ struct dpif_port {
     char name[IFNAMSIZ];
     int ifindex;
     struct ovs_vport_stats stats;
+    bool has_stats;             /* OVS_VPORT_ATTR_STATS was present */
 };
+
+/* Fills 'p' from an ovs_vport message (a reply or a notification); for
+ * clients that speak the family without a struct dpif (hvs show). */
+int dpif_port_parse(const struct nlmsghdr *, struct dpif_port *p);
 
 struct dpif_flow_stats {
     uint64_t packets, bytes;
