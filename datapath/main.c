@@ -1,12 +1,10 @@
 /* hvs-dpd: the datapath daemon. */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
 
@@ -59,7 +57,6 @@ main(int argc, char *argv[])
 {
     struct daemon_opts opts = { .program = "hvs-dpd" };
     struct epoll_event evs[32];
-    sigset_t sigs;
     int err, epfd, sfd;
 
     daemon_parse_args(&opts, argc, argv, extra_opts, "", parse_extra, NULL,
@@ -73,16 +70,10 @@ main(int argc, char *argv[])
         return 1;
     }
 
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    sfd = daemon_signals_open();
     urcu_memb_register_thread();
 
     epfd = epoll_create1(EPOLL_CLOEXEC);
-    sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
     struct epoll_event sev = { .events = EPOLLIN, .data.ptr = NULL };
     epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &sev);
 
@@ -115,15 +106,7 @@ main(int argc, char *argv[])
         int n = epoll_wait(epfd, evs, 32, 100);
         for (int i = 0; i < n; i++) {
             if (!evs[i].data.ptr) {
-                struct signalfd_siginfo si;
-                while (read(sfd, &si, sizeof si) == sizeof si) {
-                    if (si.ssi_signo == SIGHUP) {
-                        log_reopen();
-                    } else {
-                        LOG_INFO("exiting on signal %u", si.ssi_signo);
-                        running = false;
-                    }
-                }
+                running = !daemon_signals_run(sfd);
                 continue;
             }
             if (evs[i].data.ptr == netdev_monitor_tag()) {

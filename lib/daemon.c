@@ -5,11 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -499,4 +501,36 @@ daemon_finish(struct daemon_opts *o)
     free(o->log_file);
     free(o->pidfile);
     o->rundir = o->log_file = o->pidfile = NULL;
+}
+
+int
+daemon_signals_open(void)
+{
+    sigset_t sigs;
+
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+    return fd < 0 ? -errno : fd;
+}
+
+bool
+daemon_signals_run(int fd)
+{
+    struct signalfd_siginfo si;
+    bool stop = false;
+
+    while (read(fd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGHUP) {
+            log_reopen();
+        } else {
+            LOG_INFO("exiting on signal %u", si.ssi_signo);
+            stop = true;
+        }
+    }
+    return stop;
 }

@@ -45,6 +45,15 @@ void daemon_ready(struct daemon_opts *);
 /* Removes the pid file and frees the strings. */
 void daemon_finish(struct daemon_opts *);
 
+/* Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and so in the
+ * threads it starts later: call it before starting any), ignores SIGPIPE
+ * (peers of our sockets come and go) and returns a non-blocking signalfd
+ * that receives the three, for the daemon's poll loop; or -errno. */
+int daemon_signals_open(void);
+/* Handles what is pending on that descriptor: SIGHUP reopens the log file
+ * (logrotate); returns true when a termination signal arrived (logged). */
+bool daemon_signals_run(int fd);
+
 /* "RUNDIR/NAME" in a malloc'd string. */
 char *daemon_path(const struct daemon_opts *, const char *name);
 

@@ -1,12 +1,10 @@
 /* hvs-vswitchd: the userspace switch on top of hvs-dpd. */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,13 +112,7 @@ main(int argc, char *argv[])
         db = db_default;
     }
 
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    int sfd = daemon_signals_open();
 
     char *dpsock = daemon_path(&opts, HVS_DATAPATH_SOCK);
     int err = dpif_open(dpsock, DATAPATH_NAME, &dpif);
@@ -166,7 +158,6 @@ main(int argc, char *argv[])
     free(ctl);
 
     int epfd = epoll_create1(EPOLL_CLOEXEC);
-    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
     struct epoll_event ev = { .events = EPOLLIN };
     ev.data.u32 = 0;
     epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
@@ -199,18 +190,11 @@ main(int argc, char *argv[])
         int n = epoll_wait(epfd, evs, 8, 200);
         for (int i = 0; i < n; i++) {
             switch (evs[i].data.u32) {
-            case 0: {
-                struct signalfd_siginfo si;
-                while (read(sfd, &si, sizeof si) == sizeof si) {
-                    if (si.ssi_signo == SIGHUP) {
-                        log_reopen();
-                    } else {
-                        LOG_INFO("exiting on signal %u", si.ssi_signo);
-                        exiting = true;
-                    }
+            case 0:
+                if (daemon_signals_run(sfd)) {
+                    exiting = true;
                 }
                 break;
-            }
             case 2:
                 unixctl_server_run(unixctl);
                 break;
