@@ -269,8 +269,14 @@ decode_action13(struct ofp_rd *r, uint16_t type, size_t len,
         ofp_rd_pull(r, 4);
         return 0;
     case OFPAT13_GROUP:
-        /* Groups are not implemented yet: no group can exist. */
-        return OFPERR_BAD_ACT_OUT_GROUP;
+        /* Whether the group exists is the switch's check: the codec does
+         * not know its group table. */
+        if (len != 8) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        a = ofpacts_put(out, OFPACT_GROUP);
+        a->port = ofp_rd_be32(r);
+        return 0;
     case OFPAT13_SET_FIELD:
         return decode_set_field(r, len, out);
     case OFPAT_VENDOR:
@@ -614,6 +620,12 @@ encode_action(uint8_t version, const struct ofpact *a, struct ofp_buf *b)
         break;
     case OFPACT_RESUBMIT:
         encode_nx_resubmit(b, a);
+        break;
+    case OFPACT_GROUP:
+        if (!of10) {
+            encode_type_len(b, OFPAT13_GROUP, 8);
+            ofp_buf_be32(b, a->port);
+        }
         break;
     default:
         break;

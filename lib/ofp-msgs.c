@@ -220,7 +220,10 @@ ofp_encode_error(struct ofp_buf *b, uint8_t version, uint32_t xid,
     ofp_err_wire(version, err, &type, &code);
     ofp_buf_be16(b, type);
     ofp_buf_be16(b, code);
-    ofp_buf_bytes(b, req, req_len < 64 ? req_len : 64);
+    /* The whole request, as Open vSwitch sends it (OpenFlow asks for at
+     * least 64 bytes), as far as it fits in one message. */
+    size_t room = OFP_MSG_MAX - OFP_HEADER_LEN - 4;
+    ofp_buf_bytes(b, req, req_len < room ? req_len : room);
     ofp_finish(b, start);
 }
 

@@ -113,15 +113,26 @@ typedef uint32_t ofperr;
 #define OFPERR_FLOW_MOD_OVERLAP        OFPERR(5, 3)
 #define OFPERR_FLOW_MOD_BAD_COMMAND    OFPERR(5, 6)
 #define OFPERR_FLOW_MOD_BAD_FLAGS      OFPERR(5, 7)
+#define OFPERR_GROUP_EXISTS            OFPERR(6, 0)
+#define OFPERR_GROUP_INVALID           OFPERR(6, 1)
+#define OFPERR_GROUP_OUT_OF_GROUPS     OFPERR(6, 3)
+#define OFPERR_GROUP_OUT_OF_BUCKETS    OFPERR(6, 4)
+#define OFPERR_GROUP_WATCH_UNSUPPORTED OFPERR(6, 6)
+#define OFPERR_GROUP_UNKNOWN           OFPERR(6, 8)
+#define OFPERR_GROUP_BAD_TYPE          OFPERR(6, 10)
+#define OFPERR_GROUP_BAD_COMMAND       OFPERR(6, 11)
+#define OFPERR_GROUP_BAD_BUCKET        OFPERR(6, 12)
+#define OFPERR_GROUP_BAD_WATCH         OFPERR(6, 13)
 #define OFPERR_PORT_MOD_BAD_PORT       OFPERR(7, 0)
 #define OFPERR_PORT_MOD_BAD_HW_ADDR    OFPERR(7, 1)
+#define OFPERR_PORT_MOD_BAD_CONFIG     OFPERR(7, 2)
 
 /* The type and code 'err' has in 'version'.  OpenFlow 1.0 lacks the
  * match and instruction error types; those map to the nearest 1.0 error
  * (flow_mod_failed/unsupported, bad_action/bad_type). */
 void ofp_err_wire(uint8_t version, ofperr err, uint16_t *type,
                   uint16_t *code);
-/* Appends an OFPT_ERROR carrying the first 64 bytes of 'req'. */
+/* Appends an OFPT_ERROR carrying 'req' (as much as fits). */
 void ofp_encode_error(struct ofp_buf *, uint8_t version, uint32_t xid,
                       ofperr err, const void *req, size_t req_len);
 
@@ -210,6 +221,7 @@ enum {
 enum { NXST_FLOW = 0, NXST_AGGREGATE = 1 };
 enum {
     NXT_ROLE_REQUEST = 10, NXT_SET_FLOW_FORMAT = 12, NXT_FLOW_MOD = 13,
+    NXT_FLOW_REMOVED = 14,
     NXT_FLOW_MOD_TABLE_ID = 15, NXT_SET_PACKET_IN_FORMAT = 16,
     NXT_PACKET_IN = 17, NXT_SET_CONTROLLER_ID = 20,
 };

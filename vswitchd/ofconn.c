@@ -9,7 +9,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <libmnl/libmnl.h>
+#include <linux/ethtool.h>
 #include <linux/openvswitch.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,9 @@
 #include "dpif.h"
 #include "log.h"
 #include "timeval.h"
+#include "groups.h"
 #include "ofp-actions.h"
+#include "ofp-group.h"
 #include "ofp-match.h"
 #include "ofp-msgs.h"
 #include "ofproto.h"
@@ -351,38 +355,135 @@ host_if(const char *name, uint8_t mac[6], uint32_t *config, uint32_t *state)
     close(fd);
 }
 
+/* The port's current features as OpenFlow 1.1+ numbers them (10GB_FD is
+ * bit 6, COPPER bit 11, FIBER 12, AUTONEG 13), from ethtool as Open
+ * vSwitch reads them; 0 when the driver does not say. */
+static uint32_t
+host_if_features(const char *name)
+{
+    struct ethtool_cmd ecmd;
+    struct ifreq ifr;
+    uint32_t f = 0;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        return 0;
+    }
+    memset(&ecmd, 0, sizeof ecmd);
+    memset(&ifr, 0, sizeof ifr);
+    ecmd.cmd = ETHTOOL_GSET;
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+    ifr.ifr_data = (void *) &ecmd;
+    if (!ioctl(fd, SIOCETHTOOL, &ifr)) {
+        uint32_t speed = ethtool_cmd_speed(&ecmd);
+        bool fd_ = ecmd.duplex == DUPLEX_FULL;
+        f = speed == SPEED_10 ? (fd_ ? 1u << 1 : 1u << 0)
+          : speed == SPEED_100 ? (fd_ ? 1u << 3 : 1u << 2)
+          : speed == SPEED_1000 ? (fd_ ? 1u << 5 : 1u << 4)
+          : speed == SPEED_10000 ? 1u << 6
+          : speed == 40000 ? 1u << 7
+          : speed == 100000 ? 1u << 8
+          : speed == 1000000 ? 1u << 9 : 0;
+        f |= ecmd.port == PORT_TP ? 1u << 11
+           : ecmd.port == PORT_FIBRE ? 1u << 12 : 0;
+        f |= ecmd.autoneg ? 1u << 13 : 0;
+    }
+    close(fd);
+    return f;
+}
+
+/* The speed in kbit/s that features 'f' (1.1+ numbering) name. */
+static uint32_t
+features_kbps(uint32_t f)
+{
+    static const uint32_t mbps[] = { 10, 10, 100, 100, 1000, 1000, 10000,
+                                     40000, 100000, 1000000 };
+    for (int i = 9; i >= 0; i--) {
+        if (f & (1u << i)) {
+            return mbps[i] * 1000;
+        }
+    }
+    return 0;
+}
+
+/* OpenFlow 1.0 has no 40G..1T bits; its medium bits sit lower. */
+static uint32_t
+features_to_of10(uint32_t f)
+{
+    return (f & 0x7f) | ((f >> 11) & 0x1f) << 7;
+}
+
 static uint32_t
 port_no_wire(const struct ofport *p)
 {
     return p->ofp_port == OFPP_LOCAL_NO ? OFPP_LOCAL : p->ofp_port;
 }
 
-static void
-put_port(struct ofp_buf *b, uint8_t version, const struct ofport *p)
-{
+/* What a port description says about a port. */
+struct port_info {
+    char name[IFNAMSIZ];
+    uint32_t port_no;           /* on the wire (OFPP_LOCAL for LOCAL) */
     uint8_t mac[6];
-    uint32_t config, state;
+    uint32_t config, state, curr;
+};
+
+static void
+port_info_get(const struct ofport *p, struct port_info *pi)
+{
+    memset(pi, 0, sizeof *pi);
+    snprintf(pi->name, sizeof pi->name, "%s", p->name);
+    pi->port_no = port_no_wire(p);
+    host_if(p->name, pi->mac, &pi->config, &pi->state);
+    pi->curr = p->tnl.type ? 0 : host_if_features(p->name);
+    if (!pi->curr && (p->ofp_port == OFPP_LOCAL_NO || p->tnl.type)) {
+        /* Internal (TAP) and tunnel ports have no link to speak of; they
+         * claim what Open vSwitch's do. */
+        pi->curr = 1u << 6 | 1u << 11;
+    }
+}
+
+static void
+put_port_info(struct ofp_buf *b, uint8_t version, const struct port_info *pi)
+{
+    uint32_t config = pi->config, state = pi->state, curr = pi->curr;
+    const uint8_t *mac = pi->mac;
     char name[16] = { 0 };
 
-    host_if(p->name, mac, &config, &state);
-    memcpy(name, p->name, strnlen(p->name, 15));
+    memcpy(name, pi->name, strnlen(pi->name, 15));
     if (version == OFP10_VERSION) {
-        ofp_buf_be16(b, ofp_port_to_16(port_no_wire(p)));
+        ofp_buf_be16(b, ofp_port_to_16(pi->port_no));
         ofp_buf_bytes(b, mac, 6);
         ofp_buf_bytes(b, name, 16);
         ofp_buf_be32(b, config);
         ofp_buf_be32(b, state);
-        ofp_buf_put(b, 16);     /* curr, advertised, supported, peer */
+        ofp_buf_be32(b, features_to_of10(curr));
+        ofp_buf_put(b, 12);     /* advertised, supported, peer */
     } else {
-        ofp_buf_be32(b, port_no_wire(p));
+        /* OFPPS_LIVE: the port can forward (fast-failover's test). */
+        if (!config && !state) {
+            state |= 4;
+        }
+        ofp_buf_be32(b, pi->port_no);
         ofp_buf_put(b, 4);
         ofp_buf_bytes(b, mac, 6);
         ofp_buf_put(b, 2);
         ofp_buf_bytes(b, name, 16);
         ofp_buf_be32(b, config);
         ofp_buf_be32(b, state);
-        ofp_buf_put(b, 24);     /* curr .. peer, curr_speed, max_speed */
+        ofp_buf_be32(b, curr);
+        ofp_buf_put(b, 12);     /* advertised, supported, peer */
+        ofp_buf_be32(b, features_kbps(curr));
+        ofp_buf_be32(b, 0);     /* max_speed */
     }
+}
+
+static void
+put_port(struct ofp_buf *b, uint8_t version, const struct ofport *p)
+{
+    struct port_info pi;
+
+    port_info_get(p, &pi);
+    put_port_info(b, version, &pi);
 }
 
 static uint64_t
@@ -438,7 +539,7 @@ struct flow_mod {
     uint64_t cookie, cookie_mask, new_cookie;
     bool modify_cookie;
     uint16_t idle, hard, priority, flags;
-    uint32_t buffer_id, out_port;
+    uint32_t buffer_id, out_port, out_group;
     struct ofp_match match;
     struct ofpacts acts;
 };
@@ -450,6 +551,7 @@ decode_flow_mod(struct conn *c, const struct ofp_msg *m, struct flow_mod *fm)
     ofperr err;
 
     memset(fm, 0, sizeof *fm);
+    fm->out_group = OFPG_ANY;
     ofpacts_init(&fm->acts);
     ofp_rd_init(&r, m->body, m->body_len);
     if (m->type == OFPTYPE_NXT_FLOW_MOD || c->version == OFP10_VERSION) {
@@ -477,6 +579,11 @@ decode_flow_mod(struct conn *c, const struct ofp_msg *m, struct flow_mod *fm)
         fm->command = cmd & 0xff;
         fm->table_id = c->table_id_ext ? cmd >> 8
                      : fm->command == OFPFC_ADD ? 0 : RULES_TABLE_ALL;
+        if (fm->command == OFPFC_ADD && fm->table_id == RULES_TABLE_ALL) {
+            /* Before 1.1 an add to "any table" means the first one, as
+             * ovs-ofctl add-flows sends with the table-id extension. */
+            fm->table_id = 0;
+        }
         if (nxm) {
             size_t padded = (match_len + 7u) / 8 * 8;
             const uint8_t *p = ofp_rd_pull(&r, padded);
@@ -504,7 +611,7 @@ decode_flow_mod(struct conn *c, const struct ofp_msg *m, struct flow_mod *fm)
         fm->priority = ofp_rd_be16(&r);
         fm->buffer_id = ofp_rd_be32(&r);
         fm->out_port = ofp_rd_be32(&r);
-        ofp_rd_be32(&r);                /* out_group: no groups yet */
+        fm->out_group = ofp_rd_be32(&r);
         fm->flags = ofp_rd_be16(&r);
         ofp_rd_pull(&r, 2);
         if (r.bad) {
@@ -533,6 +640,19 @@ decode_flow_mod(struct conn *c, const struct ofp_msg *m, struct flow_mod *fm)
     return err;
 }
 
+/* Every group action must name a group that exists. */
+static ofperr
+check_groups(const struct rule_set *rs, const struct ofpacts *acts)
+{
+    for (size_t i = 0; i < acts->n; i++) {
+        if (acts->a[i].type == OFPACT_GROUP
+            && !groups_find(&rs->groups, acts->a[i].port)) {
+            return OFPERR_BAD_ACT_OUT_GROUP;
+        }
+    }
+    return 0;
+}
+
 static ofperr
 apply_flow_mod(struct conn *c, struct flow_mod *fm)
 {
@@ -544,12 +664,21 @@ apply_flow_mod(struct conn *c, struct flow_mod *fm)
                   || fm->command == OFPFC_DELETE_STRICT,
         .out_port = fm->command >= OFPFC_DELETE ? fm->out_port : OFPP_ANY,
         .cookie = fm->cookie, .cookie_mask = fm->cookie_mask,
+        .by_group = fm->command >= OFPFC_DELETE
+                    && fm->out_group != OFPG_ANY,
+        .out_group = fm->out_group,
     };
     ofperr err = 0;
     size_t n;
 
     if (!rs) {
         return OFPERR_BAD_REQ_EPERM;
+    }
+    if (fm->command < OFPFC_DELETE) {
+        err = check_groups(rs, &fm->acts);
+        if (err) {
+            return err;
+        }
     }
     if (fm->table_id >= RULES_N_TABLES && fm->table_id != RULES_TABLE_ALL) {
         return OFPERR_FLOW_MOD_BAD_TABLE_ID;
@@ -748,7 +877,8 @@ decode_flow_stats_request(struct conn *c, const struct ofp_msg *m,
     crit->table_id = ofp_rd_u8(&r);
     ofp_rd_pull(&r, 3);
     crit->out_port = ofp_rd_be32(&r);
-    ofp_rd_be32(&r);                    /* out_group */
+    crit->out_group = ofp_rd_be32(&r);
+    crit->by_group = crit->out_group != OFPG_ANY;
     ofp_rd_pull(&r, 4);
     crit->cookie = ofp_rd_be64(&r);
     crit->cookie_mask = ofp_rd_be64(&r);
@@ -837,9 +967,9 @@ handle_table_stats(struct conn *c, const struct ofp_msg *m)
         ofp_buf_u8(b, t);
         ofp_buf_put(b, 3);
         if (c->version == OFP10_VERSION) {
-            char name[32];
-            snprintf(name, sizeof name, t ? "table%d" : "classifier", t);
-            put_padded_str(b, name, 32);
+            /* No names, as Open vSwitch: ovs-ofctl then prints the
+             * tables whose stats and features agree as one "ditto". */
+            ofp_buf_put(b, 32);
             ofp_buf_be32(b, 0x3fffff);  /* every 1.0 wildcard */
             ofp_buf_be32(b, 1000000);
         }
@@ -949,6 +1079,132 @@ handle_empty_stats(struct conn *c, const struct ofp_msg *m, size_t zeros)
     ofp_finish(&c->tx, start);
 }
 
+/* ---- groups ------------------------------------------------------------- */
+
+static ofperr
+apply_group_mod(struct rule_set *rs, struct ofp_group_mod *gm)
+{
+    if (gm->command == OFPGC_DELETE) {
+        if (gm->group_id > OFPG_MAX && gm->group_id != OFPG_ALL) {
+            return 0;           /* nothing can have that id */
+        }
+        /* Rules that send to a deleted group go with it. */
+        struct rule_criteria crit = {
+            .table_id = RULES_TABLE_ALL, .out_port = OFPP_ANY,
+            .by_group = true, .out_group = gm->group_id,
+        };
+        ofp_match_init_catchall(&crit.match);
+        rules_delete_reason(rs, &crit, RULE_REMOVED_GROUP_DELETE);
+        groups_delete(&rs->groups, gm->group_id);
+        return 0;
+    }
+    for (size_t i = 0; i < gm->n_buckets; i++) {
+        const struct ofpacts *acts = &gm->buckets[i].acts;
+        ofperr err = ofpacts_check(acts, 0, RULES_N_TABLES);
+        if (!err) {
+            err = check_groups(rs, acts);
+        }
+        for (size_t j = 0; !err && j < acts->n; j++) {
+            if (acts->a[j].type == OFPACT_GROUP
+                && acts->a[j].port == gm->group_id) {
+                err = OFPERR(6, 7);     /* GROUP_MOD_FAILED, LOOP */
+            }
+        }
+        if (err) {
+            return err;
+        }
+    }
+    return groups_add_or_modify(&rs->groups, gm, time_msec());
+}
+
+static void
+handle_group_mod(struct conn *c, const struct ofp_msg *m)
+{
+    struct ofp_group_mod gm;
+    ofperr err = ofp_group_mod_decode(m->body, m->body_len, &gm);
+
+    if (!err) {
+        pthread_rwlock_wrlock(&xlate_lock);
+        struct rule_set *rs = rules_find(c->bridge);
+        err = rs ? apply_group_mod(rs, &gm) : OFPERR_BAD_REQ_EPERM;
+        pthread_rwlock_unlock(&xlate_lock);
+        ofp_group_mod_uninit(&gm);
+        if (!err) {
+            udpif_revalidate();
+        }
+    }
+    if (err) {
+        LOG_DBG("%s: group-mod refused (type %u code %u)", c->bridge,
+                OFPERR_TYPE(err), OFPERR_CODE(err));
+        send_error(c, m, err);
+    }
+}
+
+/* Group desc and group stats: one entry per group, split over several
+ * replies when they do not fit in one. */
+static void
+handle_group_stats(struct conn *c, const struct ofp_msg *m, bool desc)
+{
+    struct rule_set *rs = rules_find(c->bridge);
+    uint32_t want = OFPG_ALL;
+    struct ofp_buf e;
+
+    if (!desc) {
+        struct ofp_rd r;
+        ofp_rd_init(&r, m->body, m->body_len);
+        want = ofp_rd_be32(&r);
+        if (r.bad) {
+            send_error(c, m, OFPERR_BAD_REQ_LEN);
+            return;
+        }
+    }
+    ofp_buf_init(&e);
+    size_t start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
+                                         m->stats_type, 0);
+    uint64_t now = time_msec();
+    pthread_rwlock_rdlock(&xlate_lock);
+    for (size_t i = 0; rs && i < rs->groups.n; i++) {
+        const struct group *g = rs->groups.groups[i];
+        if (want != OFPG_ALL && want != g->id) {
+            continue;
+        }
+        ofp_buf_clear(&e);
+        if (desc) {
+            ofp_group_desc_encode(&e, g->type, g->id, g->buckets,
+                                  g->n_buckets);
+        } else {
+            size_t gs = ofp_group_stats_start(
+                &e, g->id, rules_group_refs(rs, g->id),
+                atomic_load(&g->stats.packets),
+                atomic_load(&g->stats.bytes), now - g->created_ms);
+            for (size_t j = 0; j < g->n_buckets; j++) {
+                ofp_buf_be64(&e, atomic_load(&g->bucket_stats[j].packets));
+                ofp_buf_be64(&e, atomic_load(&g->bucket_stats[j].bytes));
+            }
+            ofp_group_stats_finish(&e, gs);
+        }
+        if (c->tx.len - start + e.len > OFP_MSG_MAX) {
+            ofp_stats_set_more(&c->tx, start);
+            ofp_finish(&c->tx, start);
+            start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
+                                          m->stats_type, 0);
+        }
+        ofp_buf_bytes(&c->tx, e.data, e.len);
+    }
+    pthread_rwlock_unlock(&xlate_lock);
+    ofp_finish(&c->tx, start);
+    ofp_buf_uninit(&e);
+}
+
+static void
+handle_group_features(struct conn *c, const struct ofp_msg *m)
+{
+    size_t start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
+                                         OFPMP_GROUP_FEATURES, 0);
+    ofp_group_features_encode(&c->tx);
+    ofp_finish(&c->tx, start);
+}
+
 /* ---- packet-out, port-mod, config --------------------------------------- */
 
 static void
@@ -1030,6 +1286,9 @@ handle_packet_out(struct conn *c, const struct ofp_msg *m)
     ofpacts_uninit(&acts);
 }
 
+static void port_config_changed(const char *bridge, uint32_t port_no,
+                                uint32_t config);
+
 static void
 handle_port_mod(struct conn *c, const struct ofp_msg *m)
 {
@@ -1064,6 +1323,13 @@ handle_port_mod(struct conn *c, const struct ofp_msg *m)
         send_error(c, m, OFPERR_PORT_MOD_BAD_PORT);
         return;
     }
+    struct port_info pi;
+    port_info_get(p, &pi);
+    if (memcmp(pi.mac, mac, 6)) {
+        /* The address names the port the sender means. */
+        send_error(c, m, OFPERR_PORT_MOD_BAD_HW_ADDR);
+        return;
+    }
     if (mask & 1) {             /* OFPPC_PORT_DOWN: the host interface */
         struct ifreq ifr;
         int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -1083,6 +1349,7 @@ handle_port_mod(struct conn *c, const struct ofp_msg *m)
         if (fd >= 0) {
             close(fd);
         }
+        port_config_changed(c->bridge, pi.port_no, config & 1);
     }
 }
 
@@ -1240,15 +1507,20 @@ handle_msg(struct conn *c, const uint8_t *data, size_t len)
     case OFPTYPE_TABLE_FEATURES_REQUEST:
         handle_table_features(c, &m);
         break;
-    case OFPTYPE_QUEUE_STATS_REQUEST:
+    case OFPTYPE_GROUP_MOD:
+        handle_group_mod(c, &m);
+        break;
     case OFPTYPE_GROUP_STATS_REQUEST:
     case OFPTYPE_GROUP_DESC_REQUEST:
+        handle_group_stats(c, &m, m.type == OFPTYPE_GROUP_DESC_REQUEST);
+        break;
+    case OFPTYPE_GROUP_FEATURES_REQUEST:
+        handle_group_features(c, &m);
+        break;
+    case OFPTYPE_QUEUE_STATS_REQUEST:
     case OFPTYPE_METER_STATS_REQUEST:
     case OFPTYPE_METER_CONFIG_REQUEST:
         handle_empty_stats(c, &m, 0);
-        break;
-    case OFPTYPE_GROUP_FEATURES_REQUEST:
-        handle_empty_stats(c, &m, 40);
         break;
     case OFPTYPE_METER_FEATURES_REQUEST:
         handle_empty_stats(c, &m, 16);
@@ -1834,6 +2106,213 @@ update_fail_state(void)
     }
 }
 
+/* ---- flow-removed and port-status --------------------------------------- */
+
+/* Whether 'c' gets asynchronous messages of kind 'kind' (0: packet-in,
+ * 1: port-status, 2: flow-removed) for 'reason'. */
+static bool
+conn_wants_async(const struct conn *c, const char *bridge, int kind,
+                 unsigned reason)
+{
+    if (!c->version || c->dead || strcmp(c->bridge, bridge)) {
+        return false;
+    }
+    /* Service connections (ovs-ofctl on the management socket) get
+     * asynchronous messages only once they ask with a miss_send_len. */
+    if (!c->controller && !c->miss_send_len) {
+        return false;
+    }
+    uint32_t mask = c->async[kind * 2 + (c->role == ROLE_SLAVE ? 1 : 0)];
+    return mask & (1u << reason);
+}
+
+static void
+send_flow_removed(struct conn *c, const struct rule *r, int reason)
+{
+    struct ofp_buf *b = &c->tx;
+    uint64_t age = time_msec() - r->created_ms;
+    uint64_t packets = atomic_load(&r->n_packets);
+    uint64_t bytes = atomic_load(&r->n_bytes);
+    size_t start;
+
+    if (c->version == OFP10_VERSION && c->flow_format == FF_NXM) {
+        start = ofp_start(b, c->version, OFPT_VENDOR, 0);
+        ofp_buf_be32(b, NX_VENDOR_ID);
+        ofp_buf_be32(b, NXT_FLOW_REMOVED);
+        ofp_buf_be64(b, r->cookie);
+        ofp_buf_be16(b, r->priority);
+        ofp_buf_u8(b, reason);
+        ofp_buf_u8(b, r->table_id);
+        ofp_buf_be32(b, age / 1000);
+        ofp_buf_be32(b, age % 1000 * 1000000);
+        ofp_buf_be16(b, r->idle_timeout);
+        size_t ml_ofs = b->len;
+        ofp_buf_be16(b, 0);
+        ofp_buf_be64(b, packets);
+        ofp_buf_be64(b, bytes);
+        size_t mstart = b->len;
+        ofp_buf_set_be16(b, ml_ofs, ofp_match_encode_nxm(b, &r->match));
+        ofp_buf_pad8(b, mstart);
+    } else if (c->version == OFP10_VERSION) {
+        start = ofp_start(b, c->version, OFPT_FLOW_REMOVED, 0);
+        ofp_match_encode_of10(b, &r->match);
+        ofp_buf_be64(b, r->cookie);
+        ofp_buf_be16(b, r->priority);
+        ofp_buf_u8(b, reason);
+        ofp_buf_u8(b, 0);
+        ofp_buf_be32(b, age / 1000);
+        ofp_buf_be32(b, age % 1000 * 1000000);
+        ofp_buf_be16(b, r->idle_timeout);
+        ofp_buf_put(b, 2);
+        ofp_buf_be64(b, packets);
+        ofp_buf_be64(b, bytes);
+    } else {
+        start = ofp_start(b, c->version, OFPT_FLOW_REMOVED, 0);
+        ofp_buf_be64(b, r->cookie);
+        ofp_buf_be16(b, r->priority);
+        ofp_buf_u8(b, reason);
+        ofp_buf_u8(b, r->table_id);
+        ofp_buf_be32(b, age / 1000);
+        ofp_buf_be32(b, age % 1000 * 1000000);
+        ofp_buf_be16(b, r->idle_timeout);
+        ofp_buf_be16(b, r->hard_timeout);
+        ofp_buf_be64(b, packets);
+        ofp_buf_be64(b, bytes);
+        ofp_match_encode_oxm(b, &r->match);
+    }
+    ofp_finish(b, start);
+}
+
+/* rules.c calls this for every removed rule that asked for it (main
+ * thread, xlate_lock held for writing: only buffers are touched). */
+static void
+rule_removed(const struct rule_set *rs, const struct rule *r, int reason)
+{
+    for (struct conn *c = conns; c; c = c->next) {
+        if ((reason != RULE_REMOVED_GROUP_DELETE
+             || c->version != OFP10_VERSION)
+            && conn_wants_async(c, rs->name, 2, reason)) {
+            send_flow_removed(c, r, reason);
+        }
+    }
+}
+
+enum { OFPPR_ADD = 0, OFPPR_DELETE = 1, OFPPR_MODIFY = 2 };
+
+/* The ports of every bridge as last reported, to tell what changed. */
+struct port_snap {
+    char bridge[IFNAMSIZ];
+    struct port_info pi;
+};
+static struct port_snap *snaps;
+static size_t n_snaps;
+
+static void
+send_port_status(const char *bridge, int reason, const struct port_info *pi)
+{
+    for (struct conn *c = conns; c; c = c->next) {
+        if (conn_wants_async(c, bridge, 1, reason)) {
+            size_t start = ofp_start(&c->tx, c->version, OFPT_PORT_STATUS,
+                                     0);
+            ofp_buf_u8(&c->tx, reason);
+            ofp_buf_put(&c->tx, 7);
+            put_port_info(&c->tx, c->version, pi);
+            ofp_finish(&c->tx, start);
+        }
+    }
+}
+
+static const struct port_snap *
+snap_find(const struct port_snap *v, size_t n, const char *bridge,
+          uint32_t port_no)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].pi.port_no == port_no && !strcmp(v[i].bridge, bridge)) {
+            return &v[i];
+        }
+    }
+    return NULL;
+}
+
+/* A port-mod changed the port's config: that is reported at once, with
+ * the state as last seen; the link state that follows from it comes
+ * with the next watch_ports(), as its own message (as Open vSwitch
+ * reports them). */
+static void
+port_config_changed(const char *bridge, uint32_t port_no, uint32_t config)
+{
+    for (size_t i = 0; i < n_snaps; i++) {
+        struct port_snap *ps = &snaps[i];
+        if (ps->pi.port_no == port_no && !strcmp(ps->bridge, bridge)) {
+            if (ps->pi.config != config) {
+                ps->pi.config = config;
+                send_port_status(bridge, OFPPR_MODIFY, &ps->pi);
+                udpif_revalidate();
+            }
+            return;
+        }
+    }
+}
+
+/* Compares every bridge's ports with the last snapshot: added, deleted
+ * and changed ports (name, address, config, state) become port-status
+ * messages.  A change of state also revalidates the datapath flows,
+ * whose fast-failover choices depend on port liveness. */
+static void
+watch_ports(void)
+{
+    const struct xlate_cfg *cfg = xlate_cfg;   /* main thread: no lock */
+    struct port_snap *now = NULL;
+    size_t n = 0, cap = 0;
+    bool changed = false;
+
+    for (unsigned i = 0; cfg && i < cfg->n_bridges; i++) {
+        const struct ofproto *br = cfg->bridges[i];
+        for (unsigned j = 0; j < br->n_ports; j++) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 16;
+                struct port_snap *v = realloc(now, cap * sizeof *v);
+                if (!v) {
+                    free(now);
+                    return;
+                }
+                now = v;
+            }
+            snprintf(now[n].bridge, sizeof now[n].bridge, "%s", br->name);
+            port_info_get(br->ports[j], &now[n].pi);
+            n++;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct port_snap *old = snap_find(snaps, n_snaps,
+                                                now[i].bridge,
+                                                now[i].pi.port_no);
+        if (!old) {
+            send_port_status(now[i].bridge, OFPPR_ADD, &now[i].pi);
+        } else if (memcmp(&old->pi, &now[i].pi, sizeof old->pi)) {
+            send_port_status(now[i].bridge, OFPPR_MODIFY, &now[i].pi);
+            changed |= old->pi.state != now[i].pi.state
+                       || old->pi.config != now[i].pi.config;
+        }
+    }
+    for (size_t i = 0; i < n_snaps; i++) {
+        if (!snap_find(now, n, snaps[i].bridge, snaps[i].pi.port_no)) {
+            send_port_status(snaps[i].bridge, OFPPR_DELETE, &snaps[i].pi);
+        }
+    }
+    free(snaps);
+    snaps = now;
+    n_snaps = n;
+    for (struct conn *c = conns; c; c = c->next) {
+        if (c->tx.len > c->tx_ofs) {
+            conn_flush(c);
+        }
+    }
+    if (changed) {
+        udpif_revalidate();
+    }
+}
+
 /* ---- bridges, timeouts -------------------------------------------------- */
 
 static void
@@ -1881,6 +2360,7 @@ sync_bridges(void)
         }
     }
     sync_controllers(cfg);
+    watch_ports();
 }
 
 static void
@@ -1894,6 +2374,7 @@ expire_rules(void)
         return;
     }
     next = now + 1000;
+    watch_ports();
     pthread_rwlock_wrlock(&xlate_lock);
     for (unsigned i = 0; xlate_cfg && i < xlate_cfg->n_bridges; i++) {
         struct rule_set *rs = rules_find(xlate_cfg->bridges[i]->name);
@@ -1902,6 +2383,11 @@ expire_rules(void)
         }
     }
     pthread_rwlock_unlock(&xlate_lock);
+    for (struct conn *c = conns; n && c; c = c->next) {
+        if (c->tx.len > c->tx_ofs) {
+            conn_flush(c);      /* flow-removed messages */
+        }
+    }
     if (n) {
         udpif_revalidate();
     }
@@ -1944,6 +2430,7 @@ ofconn_init(const char *rundir, struct dpif *dpif)
         run_dir[--len] = '\0';
     }
     dp = dpif;
+    rules_set_removed_hook(rule_removed);
     int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (efd >= 0) {
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &pinq_kind };
@@ -2032,6 +2519,9 @@ ofconn_destroy(void)
     }
     free(run_dir);
     run_dir = NULL;
+    free(snaps);
+    snaps = NULL;
+    n_snaps = 0;
 }
 
 bool

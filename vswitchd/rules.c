@@ -10,6 +10,22 @@
 #include "timeval.h"
 
 static struct rule_set *all_sets;
+static rules_removed_cb *removed_hook;
+
+void
+rules_set_removed_hook(rules_removed_cb *cb)
+{
+    removed_hook = cb;
+}
+
+static void
+rule_removed(const struct rule_set *s, struct rule *r, int reason)
+{
+    if (removed_hook && (r->flags & RULE_F_SEND_FLOW_REM)) {
+        removed_hook(s, r, reason);
+    }
+    rule_free(r);
+}
 
 struct rule *
 rule_create(void)
@@ -58,6 +74,7 @@ set_destroy(struct rule_set *s)
         }
         free(tab->rules);
     }
+    groups_clear(&s->groups);
     free(s);
 }
 
@@ -192,8 +209,37 @@ rules_add(struct rule_set *s, struct rule *r, uint64_t now_ms)
 }
 
 static bool
+has_group(const struct ofpacts *acts, uint32_t id)
+{
+    for (size_t i = 0; i < acts->n; i++) {
+        if (acts->a[i].type == OFPACT_GROUP
+            && (id == OFPG_ALL || acts->a[i].port == id)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+uint32_t
+rules_group_refs(const struct rule_set *s, uint32_t id)
+{
+    uint32_t n = 0;
+
+    for (int t = 0; t < RULES_N_TABLES; t++) {
+        const struct rule_table *tab = &s->tables[t];
+        for (size_t i = 0; i < tab->n; i++) {
+            n += has_group(&tab->rules[i]->acts, id);
+        }
+    }
+    return n;
+}
+
+static bool
 selected(const struct rule *r, const struct rule_criteria *c)
 {
+    if (c->by_group && !has_group(&r->acts, c->out_group)) {
+        return false;
+    }
     if ((r->cookie & c->cookie_mask) != (c->cookie & c->cookie_mask)) {
         return false;
     }
@@ -251,6 +297,13 @@ rules_modify(struct rule_set *s, const struct rule_criteria *c,
 size_t
 rules_delete(struct rule_set *s, const struct rule_criteria *c)
 {
+    return rules_delete_reason(s, c, RULE_REMOVED_DELETE);
+}
+
+size_t
+rules_delete_reason(struct rule_set *s, const struct rule_criteria *c,
+                    int reason)
+{
     size_t n = 0;
     int first, last;
 
@@ -261,7 +314,7 @@ rules_delete(struct rule_set *s, const struct rule_criteria *c)
         for (size_t i = 0; i < tab->n; i++) {
             struct rule *r = tab->rules[i];
             if (selected(r, c)) {
-                rule_free(r);
+                rule_removed(s, r, reason);
                 n++;
             } else {
                 tab->rules[keep++] = r;
@@ -305,7 +358,8 @@ rules_expire(struct rule_set *s, uint64_t now_ms)
             bool idle = r->idle_timeout && now_ms > used
                 && now_ms - used >= r->idle_timeout * 1000ull;
             if (hard || idle) {
-                rule_free(r);
+                rule_removed(s, r, hard ? RULE_REMOVED_HARD
+                                        : RULE_REMOVED_IDLE);
                 n++;
             } else {
                 tab->rules[keep++] = r;

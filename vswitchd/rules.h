@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "groups.h"
 #include "ofp-actions.h"
 #include "ofp-match.h"
 
@@ -57,6 +58,7 @@ struct rule_set {
                                  * acts as a NORMAL switch */
     bool miss_to_controller;    /* an OpenFlow 1.0 controller is connected:
                                  * table misses become packet-ins */
+    struct group_table groups;
     struct rule_set *next;
 };
 
@@ -68,7 +70,19 @@ struct rule_criteria {
     bool strict;
     uint32_t out_port;          /* OFPP_ANY: any */
     uint64_t cookie, cookie_mask;
+    bool by_group;              /* only rules with a group action ... */
+    uint32_t out_group;         /* ... to this group (OFPG_ALL: any) */
 };
+
+/* Why a rule went, as flow-removed messages say. */
+enum { RULE_REMOVED_IDLE = 0, RULE_REMOVED_HARD = 1, RULE_REMOVED_DELETE = 2,
+       RULE_REMOVED_GROUP_DELETE = 3 };
+/* Called with every rule that rules_delete() or rules_expire() removes
+ * and that has RULE_F_SEND_FLOW_REM, just before it is freed (xlate_lock
+ * held for writing).  NULL: nobody listens. */
+typedef void rules_removed_cb(const struct rule_set *, const struct rule *,
+                              int reason);
+void rules_set_removed_hook(rules_removed_cb *);
 
 /* Makes the registry hold exactly the bridges of 'cfg': a new bridge gets
  * the default rule "priority=0 actions=NORMAL" in table 0.  Caller holds
@@ -95,6 +109,11 @@ size_t rules_modify(struct rule_set *, const struct rule_criteria *c,
                     uint64_t new_cookie);
 /* Deletes every rule 'c' selects.  Returns how many. */
 size_t rules_delete(struct rule_set *, const struct rule_criteria *c);
+/* rules_delete() with the flow-removed reason to report. */
+size_t rules_delete_reason(struct rule_set *, const struct rule_criteria *c,
+                           int reason);
+/* How many rules have a group action to group 'id'. */
+uint32_t rules_group_refs(const struct rule_set *, uint32_t id);
 /* Calls 'cb' for every rule 'c' selects, table by table, in priority
  * order. */
 void rules_for_each(struct rule_set *, const struct rule_criteria *c,

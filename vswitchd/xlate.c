@@ -9,10 +9,15 @@
 #include <inttypes.h>
 #include <libmnl/libmnl.h>
 #include <linux/openvswitch.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "groups.h"
 #include "mac-learning.h"
 #include "ofp-actions.h"
 #include "ofp-match.h"
@@ -43,6 +48,7 @@ struct ctx {
     bool learn;
     uint64_t now;
     int depth;
+    int group_depth;
     bool stopped;               /* dec_ttl hit zero: the packet dies */
     uint8_t table_id;           /* of the rule being executed */
     uint64_t rule_cookie;
@@ -507,6 +513,200 @@ do_set_field(struct ctx *c, const struct ofpact *a)
 }
 
 static void do_table(struct ctx *, uint8_t table);
+static void do_action(struct ctx *, const struct ofpact *);
+
+/* ---- groups ------------------------------------------------------------- */
+
+#define MAX_GROUP_DEPTH 16
+
+/* Whether OpenFlow port 'ofp' of the bridge can forward: it exists and
+ * its host interface is up with a carrier.  ofconn watches the same
+ * states and revalidates when one changes, so a fast-failover decision
+ * in a datapath flow does not outlive the liveness it was based on. */
+static bool
+port_live(const struct ctx *c, uint32_t ofp)
+{
+    const struct ofport *p = port_by_ofp(c->in->bridge, ofp);
+    struct ifreq ifr;
+    bool live = false;
+
+    if (!p) {
+        return false;
+    }
+    if (p->tnl.type) {
+        return true;
+    }
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", p->name);
+    if (!ioctl(fd, SIOCGIFFLAGS, &ifr)) {
+        live = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+    }
+    close(fd);
+    return live;
+}
+
+static bool group_live(const struct ctx *, const struct group *, int depth);
+
+static bool
+bucket_live(const struct ctx *c, const struct ofp_bucket *b, int depth)
+{
+    if (b->watch_port != OFPP_ANY && !port_live(c, b->watch_port)) {
+        return false;
+    }
+    if (b->watch_group != OFPG_ANY) {
+        const struct group *g = groups_find(&c->rules->groups,
+                                            b->watch_group);
+        return g && depth < MAX_GROUP_DEPTH && group_live(c, g, depth + 1);
+    }
+    return true;
+}
+
+/* A group is live if one of its buckets is. */
+static bool
+group_live(const struct ctx *c, const struct group *g, int depth)
+{
+    for (size_t i = 0; i < g->n_buckets; i++) {
+        if (bucket_live(c, &g->buckets[i], depth)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The hash a select group spreads flows by: addresses, protocol and
+ * ports, as far as the packet has them.  Every field it reads goes into
+ * the megaflow mask, so one datapath flow never covers packets that
+ * would pick different buckets. */
+static uint32_t
+select_hash(struct ctx *c)
+{
+    const struct flow_key *k = &c->pkt.key;
+    struct flow_key *wc = &c->out->mask;
+    uint32_t h = 2166136261u;
+    uint8_t buf[64];
+    size_t n = 0;
+
+    memcpy(buf + n, k->eth_src, 6);
+    memcpy(buf + n + 6, k->eth_dst, 6);
+    n += 12;
+    memset(wc->eth_src, 0xff, 6);
+    memset(wc->eth_dst, 0xff, 6);
+    if (pkt_is(c, 0x0800)) {
+        memcpy(buf + n, &k->ipv4_src, 4);
+        memcpy(buf + n + 4, &k->ipv4_dst, 4);
+        buf[n + 8] = k->ip_proto;
+        n += 9;
+        wc->ipv4_src = wc->ipv4_dst = UINT32_MAX;
+        wc->ip_proto = 0xff;
+        if (k->ip_proto == IPPROTO_TCP || k->ip_proto == IPPROTO_UDP
+            || k->ip_proto == IPPROTO_SCTP) {
+            memcpy(buf + n, &k->tp_src, 2);
+            memcpy(buf + n + 2, &k->tp_dst, 2);
+            n += 4;
+            wc->tp_src = wc->tp_dst = 0xffff;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ buf[i]) * 16777619u;
+    }
+    return h ^ h >> 16;
+}
+
+static void
+credit_group(struct ctx *c, struct group *g, size_t bucket)
+{
+    uint64_t packets = c->credit_packets + (c->learn ? 1 : 0);
+
+    if (!packets) {
+        return;
+    }
+    atomic_fetch_add_explicit(&g->stats.packets, packets,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&g->stats.bytes, c->credit_bytes,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&g->bucket_stats[bucket].packets, packets,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&g->bucket_stats[bucket].bytes,
+                              c->credit_bytes, memory_order_relaxed);
+}
+
+/* Runs bucket 'i' of 'g'.  With 'isolate', inside a datapath clone()
+ * and on a copy of the pipeline state, so that what the bucket rewrites
+ * does not leak into the next bucket or the actions after the group. */
+static void
+do_bucket(struct ctx *c, struct group *g, size_t i, bool isolate)
+{
+    const struct ofpacts *acts = &g->buckets[i].acts;
+    struct ofp_fields saved_pkt = c->pkt;
+    uint16_t saved_tci = c->cur_tci;
+    int saved_vlan = c->cur_vlan;
+    size_t ofs = c->out->actions_len;
+
+    credit_group(c, g, i);
+    if (c->tnode) {
+        trace_add(c->tnode, TRACE_ACTION, "bucket %zu", i);
+    }
+    if (isolate) {
+        put_attr(c, OVS_ACTION_ATTR_CLONE, NULL, 0);
+    }
+    size_t body = c->out->actions_len;
+    for (size_t j = 0; j < acts->n && !c->stopped; j++) {
+        do_action(c, &acts->a[j]);
+    }
+    c->stopped = false;
+    if (!isolate) {
+        return;
+    }
+    if (c->out->actions_len == body) {
+        c->out->actions_len = ofs;      /* an empty clone does nothing */
+    } else {
+        struct nlattr *a = (struct nlattr *) (c->out->actions + ofs);
+        a->nla_len = c->out->actions_len - ofs;
+    }
+    c->pkt = saved_pkt;
+    c->cur_tci = saved_tci;
+    c->cur_vlan = saved_vlan;
+}
+
+static void
+do_group(struct ctx *c, uint32_t id)
+{
+    struct group *g = c->rules ? groups_find(&c->rules->groups, id) : NULL;
+    int bucket = -1;
+
+    if (!g || c->group_depth >= MAX_GROUP_DEPTH) {
+        return;
+    }
+    c->group_depth++;
+    switch (g->type) {
+    case OFPGT_ALL:
+        for (size_t i = 0; i < g->n_buckets; i++) {
+            do_bucket(c, g, i, true);
+        }
+        break;
+    case OFPGT_SELECT:
+        bucket = groups_select_bucket(g, select_hash(c));
+        break;
+    case OFPGT_INDIRECT:
+        bucket = g->n_buckets ? 0 : -1;
+        break;
+    case OFPGT_FF:
+        for (size_t i = 0; i < g->n_buckets && bucket < 0; i++) {
+            if (bucket_live(c, &g->buckets[i], 0)) {
+                bucket = i;
+            }
+        }
+        break;
+    }
+    if (bucket >= 0) {
+        do_bucket(c, g, bucket, true);
+    }
+    c->group_depth--;
+}
 
 static void
 do_action(struct ctx *c, const struct ofpact *a)
@@ -555,6 +755,9 @@ do_action(struct ctx *c, const struct ofpact *a)
             k->ip_ttl--;
             set_l3_ipv4(c, &old);
         }
+        break;
+    case OFPACT_GROUP:
+        do_group(c, a->port);
         break;
     case OFPACT_RESUBMIT: {
         if (c->depth >= MAX_RESUBMIT_DEPTH) {
@@ -733,9 +936,17 @@ run_action_set(struct ctx *c)
     static const uint8_t order[] = {
         OFPACT_STRIP_VLAN, OFPACT_POP_VLAN, OFPACT_PUSH_VLAN,
         OFPACT_DEC_TTL, OFPACT_SET_VLAN_VID, OFPACT_SET_VLAN_PCP,
-        OFPACT_SET_FIELD, OFPACT_OUTPUT,
+        OFPACT_SET_FIELD, OFPACT_GROUP, OFPACT_OUTPUT,
     };
+    bool group = false;
+
+    for (size_t i = 0; i < c->action_set.n; i++) {
+        group |= c->action_set.a[i].type == OFPACT_GROUP;
+    }
     for (size_t o = 0; o < sizeof order; o++) {
+        if (order[o] == OFPACT_OUTPUT && group) {
+            break;              /* a group in the set overrides output */
+        }
         for (size_t i = 0; i < c->action_set.n; i++) {
             if (c->action_set.a[i].type == order[o]) {
                 do_action(c, &c->action_set.a[i]);

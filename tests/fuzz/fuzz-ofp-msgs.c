@@ -1,17 +1,19 @@
-/* Fuzzes the OpenFlow decoders of lib/ofp-msgs.c, lib/ofp-match.c and
- * lib/ofp-actions.c with arbitrary bytes.
+/* Fuzzes the OpenFlow decoders of lib/ofp-msgs.c, lib/ofp-match.c,
+ * lib/ofp-actions.c and lib/ofp-group.c with arbitrary bytes.
  *
  * The first byte picks the negotiated version (0: none yet, odd: 1.0,
  * even: 1.3); the rest is a stream of messages, framed as a connection
  * would.  Each message is decoded; flow-mods go on through their match
- * and actions.  A 1.3 match that decodes must survive an encode/decode
- * round trip unchanged, and encoded actions must decode again. */
+ * and actions, group-mods through their buckets.  A 1.3 match that
+ * decodes must survive an encode/decode round trip unchanged, encoded
+ * actions must decode again, and so must a group's buckets. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ofp-actions.h"
+#include "ofp-group.h"
 #include "ofp-match.h"
 #include "ofp-msgs.h"
 
@@ -111,6 +113,39 @@ nx_flow_mod(const struct ofp_msg *m)
     ofpacts_uninit(&acts);
 }
 
+/* A group-desc entry has the layout of a group-mod body but for its
+ * first field (length instead of command): the buckets a switch lists
+ * must decode as the ones it was given. */
+static void
+group_mod(const struct ofp_msg *m)
+{
+    struct ofp_group_mod gm, again;
+    struct ofp_buf b;
+
+    if (ofp_group_mod_decode(m->body, m->body_len, &gm)) {
+        return;
+    }
+    ofp_buf_init(&b);
+    ofp_group_desc_encode(&b, gm.type, gm.group_id, gm.buckets,
+                          gm.n_buckets);
+    b.data[0] = gm.command >> 8;
+    b.data[1] = gm.command;
+    if (ofp_group_mod_decode(b.data, b.len, &again)
+        || again.n_buckets != gm.n_buckets || again.type != gm.type
+        || again.group_id != gm.group_id) {
+        abort();
+    }
+    for (size_t i = 0; i < gm.n_buckets; i++) {
+        if (again.buckets[i].acts.n != gm.buckets[i].acts.n
+            || again.buckets[i].weight != gm.buckets[i].weight) {
+            abort();
+        }
+    }
+    ofp_group_mod_uninit(&again);
+    ofp_group_mod_uninit(&gm);
+    ofp_buf_uninit(&b);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -136,7 +171,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ofp_buf_init(&b);
             ofp_encode_error(&b, version ? version : OFP13_VERSION, 1, err,
                              data, len);
-            if (b.len > 8 + 4 + 64) {
+            if (b.len > 8 + 4 + (size_t) len) {
                 abort();
             }
             ofp_buf_uninit(&b);
@@ -146,6 +181,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             flow_mod(&m);
         } else if (m.type == OFPTYPE_NXT_FLOW_MOD) {
             nx_flow_mod(&m);
+        } else if (m.type == OFPTYPE_GROUP_MOD) {
+            group_mod(&m);
         }
         data += len;
         size -= len;

@@ -102,10 +102,27 @@ test_action_errors(void **state)
     assert_int_equal(decode10(nx_unknown, 16), OFPERR_BAD_ACT_EXP_TYPE);
     assert_int_equal(decode10(vid_range, 8), OFPERR_BAD_ACT_ARGUMENT);
 
-    /* 1.3: an apply-actions holding a group action (no groups yet). */
+    /* 1.3: a group action decodes (whether the group exists is the
+     * switch's check); one with a bad length does not. */
     static const uint8_t group[] = { 0, 4, 0, 16, 0, 0, 0, 0,
-                                     0, 22, 0, 8, 0, 0, 0, 1 };
-    assert_int_equal(decode13(group, 16), OFPERR_BAD_ACT_OUT_GROUP);
+                                     0, 22, 0, 8, 0, 0, 0, 7 };
+    struct ofpacts gl;
+    ofpacts_init(&gl);
+    assert_int_equal(ofpacts_decode_instructions(group, 16, &gl), 0);
+    assert_int_equal(gl.n, 1);
+    assert_int_equal(gl.a[0].type, OFPACT_GROUP);
+    assert_int_equal(gl.a[0].port, 7);
+    struct ofp_buf gb;
+    ofp_buf_init(&gb);
+    ofpacts_encode_instructions(&gl, &gb);
+    assert_int_equal(gb.len, 16);
+    assert_memory_equal(gb.data, group, 16);
+    ofp_buf_uninit(&gb);
+    ofpacts_uninit(&gl);
+    static const uint8_t group_len[] = { 0, 4, 0, 24, 0, 0, 0, 0,
+                                         0, 22, 0, 16, 0, 0, 0, 1,
+                                         0, 0, 0, 0, 0, 0, 0, 0 };
+    assert_int_equal(decode13(group_len, 24), OFPERR_BAD_ACT_LEN);
     /* A set-field whose OXM carries a mask. */
     static const uint8_t sf_mask[] = {
         0, 4, 0, 32, 0, 0, 0, 0,

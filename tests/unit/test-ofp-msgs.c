@@ -225,16 +225,25 @@ test_errors(void **state)
     ofp_buf_init(&b);
     ofp_encode_error(&b, OFP13_VERSION, 0x11223344, OFPERR_BAD_ACT_LEN,
                      req, sizeof req);
-    /* Header, type, code and the first 64 bytes of the request. */
-    assert_int_equal(b.len, 8 + 4 + 64);
+    /* Header, type, code and the whole request. */
+    assert_int_equal(b.len, 8 + 4 + sizeof req);
     assert_int_equal(b.data[0], OFP13_VERSION);
     assert_int_equal(b.data[1], OFPT_ERROR);
-    assert_int_equal(b.data[2] << 8 | b.data[3], 76);
+    assert_int_equal(b.data[2] << 8 | b.data[3], 12 + sizeof req);
     assert_int_equal(b.data[4], 0x11);
     assert_int_equal(b.data[7], 0x44);
     assert_int_equal(b.data[9], 2);
     assert_int_equal(b.data[11], 1);
-    assert_memory_equal(b.data + 12, req, 64);
+    assert_memory_equal(b.data + 12, req, sizeof req);
+    ofp_buf_uninit(&b);
+
+    /* A request too big to echo whole is cut to what fits. */
+    static uint8_t big[OFP_MSG_MAX];
+    ofp_buf_init(&b);
+    ofp_encode_error(&b, OFP13_VERSION, 1, OFPERR_BAD_REQ_LEN, big,
+                     sizeof big);
+    assert_int_equal(b.len, OFP_MSG_MAX);
+    assert_int_equal(b.data[2] << 8 | b.data[3], OFP_MSG_MAX);
     ofp_buf_uninit(&b);
 }
 

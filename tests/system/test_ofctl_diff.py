@@ -1,0 +1,591 @@
+"""Differential OpenFlow test: the real ovs-ofctl runs the same commands
+against Debian's ovs-vswitchd (netdev datapath, its own ovsdb-server, a
+private run directory) and against hvs, in one run, with OpenFlow 1.0
+(ovs-ofctl's default, Nicira extensions) and -O OpenFlow13; the outputs,
+normalised, must be equal.  Then traffic on hvs follows the rules.
+
+Both switches get the same picture: namespace SW holds ports p1..p3 (veth
+peers of eth0 in three VM namespaces, with the same MAC addresses on both
+sides) added in the same order, so port names, numbers and MACs agree.
+
+What is allowed to differ is the short, explicit list ACCEPTED below,
+each with its reason.  Everything else is a bug in hvs."""
+import difflib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import VSWITCHD, run
+from test_vswitchd import ping
+
+OVS_VSWITCHD = shutil.which("ovs-vswitchd") or "/usr/sbin/ovs-vswitchd"
+OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+
+pytestmark = [
+    pytest.mark.skipif(not os.path.exists(VSWITCHD),
+                       reason="hvs-vswitchd not built"),
+    pytest.mark.skipif(not os.path.exists(OVS_VSWITCHD)
+                       or not shutil.which("ovs-ofctl"),
+                       reason="openvswitch-switch not installed"),
+]
+
+VMS = [("a", "10.43.0.1", "02:43:00:00:00:01", "02:43:00:00:01:01"),
+       ("b", "10.43.0.2", "02:43:00:00:00:02", "02:43:00:00:01:02"),
+       ("c", "10.43.0.3", "02:43:00:00:00:03", "02:43:00:00:01:03")]
+VERSIONS = [None, "OpenFlow13"]
+
+# (pattern, replacement, reason): applied to both outputs before they are
+# compared.  Keep this list short; each entry needs a reason.
+NORMALISE = [
+    (r"xid=0x[0-9a-f]+", "xid=X", "transaction ids are the client's"),
+    (r"duration=[0-9.]+s", "duration=Xs", "time"),
+    (r"(idle|hard)_age=[0-9]+", r"\1_age=X", "time"),
+    (r"dpid:[0-9a-f]{16}", "dpid:X",
+     "the datapath id comes from the bridge's MAC, random per run"),
+    (r"LOCAL\(br0\): addr:[0-9a-f:]{17}", "LOCAL(br0): addr:X",
+     "the bridge's internal port MAC is random per run"),
+]
+ACCEPTED = [
+    # (command regex, output-line regex, reason)
+    (r"^dump-ports( |$)", r"^\s+(rx|tx) pkts=",
+     "per-port counters count background traffic of each run"),
+    (r"^dump-ports( |$)", r"^\s+duration=",
+     "time"),
+]
+# Per command: (command regex, pattern, replacement, reason).
+NORMALISE_CMD = [
+    (r"^dump-tables", r"lookup=\d+, matched=\d+", "lookup=N, matched=N",
+     "lookup counters count each switch's own background lookups"),
+]
+# Commands whose output lines are compared as a set: (regex, reason).
+UNORDERED = [
+    (r"^(--no-names |--strict )*dump-flows",
+     "without --sort, flows come in the classifier's internal order"),
+    (r"^dump-group(s|-stats)",
+     "groups come in the order of the switch's group hash table"),
+]
+# Differences that are gaps in hvs, not legitimate: listed so that the
+# test shows them, each with what is missing.  (command regex, version)
+KNOWN_GAPS = [
+    (r"^add-group", None,
+     "groups over OpenFlow 1.0 (Nicira NXT_GROUP_MOD with OpenFlow 1.5 "
+     "buckets) are not implemented; OpenFlow 1.3 groups are"),
+]
+
+
+def _ns_env(extra):
+    env = dict(os.environ)
+    env.update(extra)
+    env.pop("ASAN_OPTIONS", None)
+    return env
+
+
+class RealOvs:
+    """Debian's ovsdb-server and ovs-vswitchd in namespace 'ns' with a
+    private run directory (OVS_RUNDIR), so BRIDGE.mgmt lands there."""
+
+    def __init__(self, ns):
+        self.ns = ns
+        self.rundir = tempfile.mkdtemp(prefix="hvs-ovs-")
+        self.db_sock = os.path.join(self.rundir, "db.sock")
+        self.env = _ns_env({"OVS_RUNDIR": self.rundir,
+                            "OVS_DBDIR": self.rundir,
+                            "OVS_LOGDIR": self.rundir})
+        self.procs = []
+        db = os.path.join(self.rundir, "conf.db")
+        run(["ovsdb-tool", "create", db, OVS_SCHEMA])
+        self._start(["ovsdb-server", db, "--remote=punix:" + self.db_sock,
+                     "--no-chdir", "--unixctl=" + os.path.join(
+                         self.rundir, "ovsdb-server.ctl"),
+                     "--log-file=" + os.path.join(self.rundir,
+                                                  "ovsdb.log")],
+                    self.db_sock)
+        self.vsctl("--no-wait", "init")
+        self._start([OVS_VSWITCHD, "unix:" + self.db_sock, "--no-chdir",
+                     "--unixctl=" + os.path.join(self.rundir,
+                                                 "ovs-vswitchd.ctl"),
+                     "--log-file=" + os.path.join(self.rundir,
+                                                  "ovs-vswitchd.log")],
+                    os.path.join(self.rundir, "ovs-vswitchd.ctl"))
+
+    def _start(self, cmd, wait_path):
+        err = open(os.path.join(self.rundir, os.path.basename(cmd[0])
+                                + ".stderr"), "w+")
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns] + cmd,
+                             stdout=subprocess.DEVNULL, stderr=err,
+                             env=self.env)
+        self.procs.append((p, err))
+        deadline = time.time() + 20
+        while not os.path.exists(wait_path):
+            if p.poll() is not None or time.time() > deadline:
+                err.flush()
+                raise AssertionError("%s did not start: %s" % (
+                    cmd[0], open(err.name).read()))
+            time.sleep(0.05)
+
+    def vsctl(self, *args, check=True, timeout=30):
+        return run(["ovs-vsctl", "--db=unix:" + self.db_sock,
+                    "--timeout=%d" % timeout] + list(args), ns=self.ns,
+                   check=check, timeout=timeout + 10)
+
+    def log(self):
+        path = os.path.join(self.rundir, "ovs-vswitchd.log")
+        return open(path).read() if os.path.exists(path) else ""
+
+    def close(self):
+        for p, err in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            err.close()
+        shutil.rmtree(self.rundir, ignore_errors=True)
+
+
+@pytest.fixture
+def real_ovs(topo):
+    made = []
+
+    def make():
+        o = RealOvs(topo.ns("ovs"))
+        made.append(o)
+        return o
+    yield make
+    for o in made:
+        o.close()
+
+
+def wire(topo, sw, tag):
+    """Adds br0 with ports p1..p3 to switch 'sw' (either kind), each the
+    peer of eth0 in a VM namespace PREFIX+tag+name.  Returns the VM
+    namespaces by name."""
+    extra = []
+    if isinstance(sw, RealOvs):
+        extra = ["--", "set", "bridge", "br0", "datapath_type=netdev"]
+    sw.vsctl("add-br", "br0", *extra)
+    nss = {}
+    for i, (name, ip, mac, port_mac) in enumerate(VMS):
+        ns = topo.ns(tag + name)
+        port = "p%d" % (i + 1)
+        topo.veth(ns, "eth0", sw.ns, port)
+        run(["ip", "link", "set", "eth0", "address", mac], ns=ns)
+        run(["ip", "link", "set", port, "address", port_mac], ns=sw.ns)
+        run(["ip", "addr", "add", ip + "/24", "dev", "eth0"], ns=ns)
+        sw.vsctl("add-port", "br0", port)
+        nss[name] = ns
+    deadline = time.time() + 10
+    while not os.path.exists(os.path.join(sw.rundir, "br0.mgmt")):
+        assert time.time() < deadline, "no br0.mgmt"
+        time.sleep(0.1)
+    for i in range(len(VMS)):
+        ofport = sw.vsctl("get", "Interface", "p%d" % (i + 1),
+                          "ofport").stdout.strip()
+        assert ofport == str(i + 1), ofport
+    return nss
+
+
+def ofctl(sw, args, version=None, check=True, stdin=None):
+    """Runs 'ovs-ofctl [OPTS] CMD unix:RUNDIR/br0.mgmt [ARGS]'."""
+    cmd = ["ovs-ofctl"]
+    if version:
+        cmd += ["-O", version]
+    args = list(args)
+    while args and args[0].startswith("--"):
+        cmd.append(args.pop(0))
+    cmd += [args[0], "unix:" + os.path.join(sw.rundir, "br0.mgmt")]
+    cmd += args[1:]
+    return run(cmd, ns=sw.ns, check=check, timeout=30)
+
+
+def normalise(text):
+    for pat, rep, _ in NORMALISE:
+        text = re.sub(pat, rep, text)
+    return text
+
+
+def accepted(cmd, line):
+    return any(re.search(c, cmd) and re.search(l_, line)
+               for c, l_, _ in ACCEPTED)
+
+
+def compare(cmd, a, b):
+    """Returns the unified diff of hvs output 'a' against real Open
+    vSwitch output 'b', without the accepted lines."""
+    for c, pat, rep, _ in NORMALISE_CMD:
+        if re.search(c, cmd):
+            a, b = re.sub(pat, rep, a), re.sub(pat, rep, b)
+    la = [x for x in normalise(a).splitlines() if not accepted(cmd, x)]
+    lb = [x for x in normalise(b).splitlines() if not accepted(cmd, x)]
+    if any(re.search(c, cmd) for c, _ in UNORDERED):
+        la, lb = la[:1] + sorted(la[1:]), lb[:1] + sorted(lb[1:])
+    if la == lb:
+        return ""
+    return "\n".join(difflib.unified_diff(lb, la, "ovs-vswitchd", "hvs",
+                                          lineterm=""))
+
+
+class Pair:
+    """The two switches, driven in lock step."""
+
+    def __init__(self, hvs, ovs, version):
+        self.hvs, self.ovs, self.version = hvs, ovs, version
+        self.diffs = []
+
+    def both(self, *args, check=True, compare_output=True):
+        label = " ".join(a for a in args if not a.startswith("/"))
+        for c, v, _ in KNOWN_GAPS:
+            if re.search(c, label) and v == self.version:
+                return ""
+        outs = []
+        for sw in (self.hvs, self.ovs):
+            p = ofctl(sw, args, version=self.version, check=False)
+            outs.append(p)
+        h, o = outs
+        if h.returncode != o.returncode:
+            self.diffs.append("%s: exit %d (hvs) vs %d (ovs)\nhvs: %s\n"
+                              "ovs: %s" % (label, h.returncode, o.returncode,
+                                           h.stderr.strip(),
+                                           o.stderr.strip()))
+        elif check and o.returncode:
+            self.diffs.append("%s: failed on both: %s" % (label, o.stderr))
+        if compare_output:
+            d = compare(label, h.stdout + h.stderr, o.stdout + o.stderr)
+            if d:
+                self.diffs.append("%s:\n%s" % (label, d))
+        return h.stdout
+
+    def check(self):
+        assert not self.diffs, "\n\n".join(
+            "[%s] %s" % (self.version or "OpenFlow10", d)
+            for d in self.diffs)
+
+
+def make_pair(topo, switch_factory, real_ovs, version):
+    hvs = switch_factory()
+    ovs = real_ovs()
+    hvs_vms = wire(topo, hvs, "h")
+    wire(topo, ovs, "o")
+    return Pair(hvs, ovs, version), hvs_vms
+
+
+GROUPS = [
+    "group_id=1,type=all,bucket=output:1,bucket=output:2",
+    "group_id=2,type=select,bucket=weight:100,output:2,"
+    "bucket=weight:100,output:3",
+    "group_id=3,type=indirect,bucket=output:3",
+    "group_id=4,type=fast_failover,bucket=watch_port:1,output:1,"
+    "bucket=watch_port:2,output:2",
+]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_ofctl_same_as_ovs(topo, switch_factory, real_ovs, version):
+    pair, _ = make_pair(topo, switch_factory, real_ovs, version)
+    both = pair.both
+    both("show")
+    both("dump-flows")
+    both("dump-tables")
+    both("dump-ports-desc")
+    both("dump-ports-desc", "2")
+    both("dump-ports")
+    both("dump-ports", "2")
+
+    both("add-flow", "priority=100,in_port=1,actions=output:2")
+    both("add-flow", "table=0,priority=50,ip,nw_dst=10.0.0.1,"
+         "actions=mod_dl_dst:00:11:22:33:44:55,output:1")
+    both("add-flow", "table=1,priority=10,reg0=5,actions=resubmit(,2)")
+    both("add-flow", "cookie=0x42,priority=7,tcp,tp_dst=80,actions=drop")
+    both("add-flow", "priority=60,udp,nw_src=10.0.0.0/8,tp_src=53,"
+         "actions=mod_nw_dst:10.1.2.3,mod_tp_dst:5353,output:3")
+    both("add-flow", "priority=70,dl_vlan=10,actions=strip_vlan,output:2")
+    both("add-flow", "priority=71,in_port=3,dl_src=02:43:00:00:00:03,"
+         "actions=mod_vlan_vid:20,output:1")
+    both("add-flow", "idle_timeout=300,hard_timeout=600,priority=5,arp,"
+         "arp_tpa=10.43.0.9,actions=NORMAL")
+    both("--no-names", "dump-flows")
+    both("--sort", "dump-flows")
+    both("dump-flows", "table=1")
+    both("dump-flows", "in_port=1")
+    both("dump-flows", "ip")
+    both("dump-flows", "cookie=0x42/-1")
+    both("--strict", "dump-flows", "in_port=1")
+    both("dump-flows", "out_port=2")
+    both("dump-aggregate")
+    both("dump-aggregate", "table=0")
+    both("dump-aggregate", "ip")
+
+    both("mod-flows", "in_port=1,actions=output:3")
+    both("--strict", "mod-flows", "priority=100,in_port=1,actions=output:2")
+    both("mod-flows", "cookie=0x42/-1,actions=output:1")
+    both("--sort", "dump-flows")
+
+    both("--strict", "del-flows", "tcp,tp_dst=80")
+    both("--sort", "dump-flows")
+    both("--strict", "del-flows", "priority=7,tcp,tp_dst=80")
+    both("del-flows", "in_port=1")
+    both("del-flows", "ip")
+    both("--sort", "dump-flows")
+    both("dump-aggregate")
+    both("del-flows")
+    both("dump-flows")
+
+    path = {}
+    for sw in (pair.hvs, pair.ovs):
+        path[sw] = os.path.join(sw.rundir, "flows.txt")
+        with open(path[sw], "w") as f:
+            for i in range(300):
+                f.write("priority=%d,ip,nw_src=10.1.%d.%d,actions=drop\n"
+                        % (1000 + i, i // 256, i % 256))
+            f.write("table=3,priority=1,actions=drop\n")
+    for sw in (pair.hvs, pair.ovs):
+        p = ofctl(sw, ["add-flows", path[sw]], version=version, check=False)
+        if p.returncode:
+            pair.diffs.append("add-flows on %s: %s" % (
+                "hvs" if sw is pair.hvs else "ovs", p.stderr))
+    both("--sort", "dump-flows")
+    both("dump-aggregate")
+    both("dump-tables")
+    both("del-flows")
+
+    # Ports: down and up again.
+    both("mod-port", "p2", "down")
+    both("dump-ports-desc", "p2")
+    both("show")
+    both("mod-port", "p2", "up")
+    both("dump-ports-desc", "p2")
+    both("mod-port", "p2", "no-flood")
+    both("mod-port", "p2", "flood")
+
+    # Packet-out.
+    frame = "024300000002024300000001" "88b5" + "00" * 46
+    both("packet-out", "in_port=controller,packet=%s,actions=output:2"
+         % frame)
+    both("packet-out", "in_port=1,packet=%s,actions=FLOOD" % frame)
+
+    # Groups.
+    if version is None:
+        # OpenFlow 1.0 has no groups: both refuse.
+        both("add-group", GROUPS[0], check=False)
+    else:
+        for g in GROUPS:
+            both("add-group", g)
+        both("dump-groups")
+        both("dump-groups", "2")
+        both("dump-group-stats")
+        both("dump-group-stats", "group_id=2")
+        both("dump-group-features")
+        both("add-flow", "priority=90,ip,actions=group:2")
+        both("dump-flows")
+        both("mod-group", "group_id=3,type=indirect,bucket=output:2")
+        both("dump-groups", "3")
+        both("add-group", GROUPS[0], check=False)       # exists
+        both("del-groups", "group_id=3", check=False)
+        both("dump-groups")
+        both("del-flows")
+        both("del-groups")
+        both("dump-groups")
+    pair.check()
+
+
+FRAME_A_TO_B = bytes.fromhex("024300000002" "024300000001" "88b5"
+                             + "ab" * 46)
+FRAME_B_TO_A_TAGGED = bytes.fromhex("024300000001" "024300000002"
+                                    "8100" "0007" "88b5" + "cd" * 46)
+
+
+def _capture(ns, bpf):
+    """Starts tcpdump on eth0 of 'ns' for one frame matching 'bpf'."""
+    p = subprocess.Popen(["ip", "netns", "exec", ns, "timeout", "5",
+                          "tcpdump", "-l", "-c", "1", "-nn", "-e", "-i",
+                          "eth0", bpf], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    # tcpdump says "listening on" once the filter is in place.
+    deadline = time.time() + 5
+    line = ""
+    while "listening" not in line and time.time() < deadline:
+        line = p.stderr.readline()
+    return p
+
+
+def _captured(p):
+    out, _ = p.communicate(timeout=10)
+    return out
+
+
+def _send_raw(ns, frame, count=3):
+    code = ("import socket,sys,time\n"
+            "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n"
+            "s.bind(('eth0',0))\n"
+            "for _ in range(%d):\n"
+            "    s.send(bytes.fromhex(sys.argv[1])); time.sleep(0.1)\n"
+            % count)
+    run(["python3", "-c", code, frame.hex()], ns=ns)
+
+
+def _monitor(sw, version):
+    """Starts 'ovs-ofctl monitor BR 65534' (a miss_send_len, so the
+    service connection gets asynchronous messages)."""
+    cmd = ["ip", "netns", "exec", sw.ns, "env", "OVS_RUNDIR=" + sw.rundir,
+           "ovs-ofctl"]
+    if version:
+        cmd += ["-O", version]
+    cmd += ["monitor", "unix:" + os.path.join(sw.rundir, "br0.mgmt"),
+            "65534"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    time.sleep(1)
+    return p
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_async_messages_same_as_ovs(topo, switch_factory, real_ovs,
+                                    version):
+    """Flow-removed (delete, hard timeout) and port-status messages that
+    ovs-ofctl monitor prints, on both switches."""
+    pair, _ = make_pair(topo, switch_factory, real_ovs, version)
+    mons = [_monitor(sw, version) for sw in (pair.hvs, pair.ovs)]
+    try:
+        pair.both("add-flow", "send_flow_rem,priority=9,cookie=0x7,"
+                  "ip,nw_dst=10.9.9.9,actions=drop")
+        pair.both("add-flow", "send_flow_rem,hard_timeout=1,priority=8,"
+                  "tcp,actions=drop")
+        pair.both("add-flow", "priority=7,udp,actions=drop")
+        pair.both("del-flows", "ip,nw_dst=10.9.9.9")
+        pair.both("mod-port", "p2", "down")
+        time.sleep(3)
+        pair.both("mod-port", "p2", "up")
+        time.sleep(2)
+    finally:
+        outs = []
+        for p in mons:
+            p.send_signal(signal.SIGTERM)
+            outs.append(p.communicate(timeout=10)[0])
+    # Each message's text, in order; the deletes of one flow-mod come in
+    # the order of each switch's classifier.
+    a, b = (normalise(o) for o in outs)
+    a = re.sub(r"duration[0-9.]+s", "durationXs", a)
+    b = re.sub(r"duration[0-9.]+s", "durationXs", b)
+    d = "\n".join(difflib.unified_diff(b.splitlines(), a.splitlines(),
+                                       "ovs-vswitchd", "hvs", lineterm=""))
+    assert not d, d
+    assert "FLOW_REMOVED" in a and "reason=delete" in a, a
+    assert "reason=hard" in a and "PORT_STATUS" in a, a
+
+
+def _dpflows(sw):
+    return sw.appctl("dpctl/dump-flows").stdout
+
+
+def _wait_ping(ns, ip, ok=True):
+    p = ping(ns, ip, count=2, check=False)
+    return (p.returncode == 0) == ok
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_traffic_follows_rules(topo, switch_factory, version):
+    hvs = switch_factory()
+    nss = wire(topo, hvs, "h")
+    a, b, c = nss["a"], nss["b"], nss["c"]
+
+    def of(*args):
+        p = ofctl(hvs, args, version=version)
+        return p.stdout
+
+    ping(a, "10.43.0.2")
+    # Drop.
+    of("add-flow", "priority=100,icmp,actions=drop")
+    assert _wait_ping(a, "10.43.0.2", ok=False)
+    of("del-flows", "icmp")
+    # Output only: a <-> b, c cut off.
+    of("del-flows")
+    of("add-flow", "in_port=1,actions=output:2")
+    of("add-flow", "in_port=2,actions=output:1")
+    ping(a, "10.43.0.2")
+    assert _wait_ping(a, "10.43.0.3", ok=False)
+
+    # Rewrite: a pings 10.43.0.99, the switch rewrites it to b's address
+    # on the way and back again on the reply.
+    of("del-flows")
+    of("add-flow", "priority=10,arp,actions=NORMAL")
+    run(["ip", "neigh", "replace", "10.43.0.99", "lladdr",
+         "02:43:00:00:00:02", "dev", "eth0", "nud", "permanent"], ns=a)
+    if version:
+        of("add-flow", "priority=100,ip,in_port=1,nw_dst=10.43.0.99,"
+           "actions=set_field:10.43.0.2->ip_dst,output:2")
+        of("add-flow", "priority=100,ip,in_port=2,nw_src=10.43.0.2,"
+           "actions=set_field:10.43.0.99->ip_src,output:1")
+    else:
+        of("add-flow", "priority=100,ip,in_port=1,nw_dst=10.43.0.99,"
+           "actions=mod_nw_dst:10.43.0.2,output:2")
+        of("add-flow", "priority=100,ip,in_port=2,nw_src=10.43.0.2,"
+           "actions=mod_nw_src:10.43.0.99,output:1")
+    p = ping(a, "10.43.0.99", check=False)
+    assert p.returncode == 0, "%s\n%s" % (p.stdout, _dpflows(hvs))
+
+    # VLAN push: a's frames reach b tagged with VLAN 7 (b has no VLAN
+    # device, so the tag is seen on the wire with tcpdump).
+    of("del-flows")
+    if version:
+        of("add-flow", "in_port=1,actions=push_vlan:0x8100,"
+           "set_field:4103->vlan_vid,output:2")
+    else:
+        of("add-flow", "in_port=1,actions=mod_vlan_vid:7,output:2")
+    cap = _capture(b, "vlan 7 and ether proto 0x88b5")
+    _send_raw(a, FRAME_A_TO_B)
+    out = _captured(cap)
+    assert "vlan 7" in out, "%s\n%s" % (out, _dpflows(hvs))
+    # VLAN pop: b's tagged frames reach a untagged.
+    if version:
+        of("add-flow", "in_port=2,dl_vlan=7,actions=pop_vlan,output:1")
+    else:
+        of("add-flow", "in_port=2,dl_vlan=7,actions=strip_vlan,output:1")
+    cap = _capture(a, "ether proto 0x88b5 and not vlan")
+    _send_raw(b, FRAME_B_TO_A_TAGGED)
+    out = _captured(cap)
+    assert "0x88b5" in out or "length" in out, "%s\n%s" % (
+        out, _dpflows(hvs))
+
+    if not version:
+        return
+    # Groups: 'all' copies a's packets to b and c.
+    of("del-flows")
+    of("add-group", "group_id=1,type=all,bucket=output:2,bucket=output:3")
+    of("add-flow", "in_port=1,actions=group:1")
+    of("add-flow", "in_port=2,actions=output:1")
+    of("add-flow", "in_port=3,actions=output:1")
+    rx_c = int(run(["cat", "/sys/class/net/eth0/statistics/rx_packets"],
+                   ns=c).stdout)
+    ping(a, "10.43.0.2")
+    rx_c2 = int(run(["cat", "/sys/class/net/eth0/statistics/rx_packets"],
+                    ns=c).stdout)
+    assert rx_c2 >= rx_c + 3, (rx_c, rx_c2)
+    stats = of("dump-group-stats")
+    assert "group_id=1" in stats and "packet_count=0" not in stats, stats
+
+    # 'select' spreads flows over its buckets: both reach a's peers,
+    # since each bucket leads to a port whose VM answers (b and c share
+    # an address for the test: c also gets 10.43.0.2).
+    of("del-flows")
+    of("add-group", "group_id=2,type=select,bucket=output:2,"
+       "bucket=output:3")
+    run(["ip", "addr", "add", "10.43.0.2/24", "dev", "eth0"], ns=c)
+    run(["ip", "link", "set", "eth0", "address", "02:43:00:00:00:02"],
+        ns=c)
+    of("add-flow", "in_port=1,actions=group:2")
+    of("add-flow", "in_port=2,actions=output:1")
+    of("add-flow", "in_port=3,actions=output:1")
+    for _ in range(3):
+        ping(a, "10.43.0.2", count=1)
+    out = of("dump-group-stats", "group_id=2")
+    assert "group_id=2" in out and "group_id=1" not in out, out
+    buckets = re.findall(r"bucket\d+:packet_count=(\d+)", out)
+    assert len(buckets) == 2 and sum(map(int, buckets)) > 0, out
