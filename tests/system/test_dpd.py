@@ -192,8 +192,14 @@ def test_full_upcall_queue_drops_and_counts_without_stalling(
     sw, vm1, vm2, d = two_vms(topo, dpd_factory)
     sleeper = d.client()
     sleeper.dp_set_cpu_pids("dp0", [sleeper.portid] * 2)
-    run(["/usr/bin/python3", "-c", BLAST, "30000"], ns=vm1, timeout=120)
-    stats = d.client().dp_get("dp0")
+    # Until the client's queue overflows: on a loaded machine the ring in
+    # front of the datapath may drop part of a burst before it becomes
+    # upcalls, so one burst is not always enough (bounded: 5 bursts).
+    for _ in range(5):
+        run(["/usr/bin/python3", "-c", BLAST, "30000"], ns=vm1, timeout=120)
+        stats = d.client().dp_get("dp0")
+        if stats["n_lost"] > 0:
+            break
     assert stats["n_lost"] > 0, stats
     assert stats["n_missed"] > 0, stats
     # Forwarding on flows is not held up by the stuck client.
