@@ -19,6 +19,8 @@
 #include "log.h"
 #include "packet.h"
 #include "timeval.h"
+#include "tnl-pop.h"
+#include "tnl-push.h"
 #include "upcall.h"
 #include "vport.h"
 
@@ -92,6 +94,30 @@ txq_flush(struct fwd_ctx *ctx)
     ctx->n_txq = 0;
 }
 
+static void do_recirc(void *aux, struct dp_packet *p);
+static void queue_output(struct fwd_ctx *ctx, struct vport *v,
+                         struct dp_packet *p);
+
+/* Where the tunnel fast path sends a packet it encapsulated or
+ * decapsulated: back into the datapath as if received on 'port_no' (a
+ * fresh lookup, bounded by the recirculation depth), or out of it. */
+static void
+tnl_emit(void *aux, uint32_t port_no, struct dp_packet *p, bool inject)
+{
+    struct fwd_ctx *ctx = aux;
+    struct vport *v;
+
+    if (inject) {
+        p->md.in_port = port_no;
+        p->md.recirc_id = 0;
+        do_recirc(ctx, p);
+    } else if ((v = dp_port(ctx->dp, port_no))) {
+        queue_output(ctx, v, p);
+    } else {
+        dp_packet_free(p);
+    }
+}
+
 static void
 do_output(void *aux, uint32_t port_no, struct dp_packet *p)
 {
@@ -102,6 +128,22 @@ do_output(void *aux, uint32_t port_no, struct dp_packet *p)
         dp_packet_free(p);
         return;
     }
+    /* Tunnel fast path: a packet for a tunnel vport is encapsulated here
+     * (tnl-push.h), a tunnel packet for a local VTEP on its way up an
+     * internal port is decapsulated here (tnl-pop.h); both then go on
+     * through tnl_emit() instead of crossing the host stack. */
+    if (v->type == OVS_VPORT_TYPE_INTERNAL
+        ? tnl_pop_output(v, p, tnl_emit, ctx)
+        : v->type != OVS_VPORT_TYPE_NETDEV
+          && tnl_push_output(v, p, tnl_emit, ctx)) {
+        return;
+    }
+    queue_output(ctx, v, p);
+}
+
+static void
+queue_output(struct fwd_ctx *ctx, struct vport *v, struct dp_packet *p)
+{
     struct txq *q = NULL;
     for (int i = 0; i < ctx->n_txq; i++) {
         if (ctx->txq[i].port == v) {

@@ -54,6 +54,9 @@
 #include "log.h"
 #include "offload.h"
 #include "packet.h"
+#include "tnl-pop.h"
+#include "tnl-push.h"
+#include "tnl-route.h"
 
 LOG_MODULE(tunnel);
 
@@ -150,6 +153,8 @@ struct tnl_rx {
 };
 
 struct tunnel {
+    struct tnl_port_cfg cfg;    /* for the fast path (tnl-push, tnl-pop) */
+    bool route_ref;             /* holds a tnl_route_ref() */
     const struct tnl_proto *proto;
     uint16_t dst_port;          /* host order; 0 for GRE */
     bool gbp;                   /* VXLAN group policy extension */
@@ -311,14 +316,56 @@ geneve_encap(const struct tunnel *t, const struct dp_packet_md *md,
     return (int) (GENEVE_HLEN + opts_len);
 }
 
+/* The GRE header at 'h' ('len' bytes up to the end of the datagram)
+ * into 'md'; returns the offset of the inner frame or -1. */
+static int
+gre_parse(const uint8_t *h, size_t len, struct dp_packet_md *md)
+{
+    size_t ofs = 4;
+    uint16_t flags;
+
+    if (len < 4) {
+        return -1;
+    }
+    flags = rd16(h);
+    if (flags & GRE_F_OTHER || rd16(h + 2) != ETH_P_TEB) {
+        return -1;
+    }
+    if (flags & GRE_F_CSUM) {
+        if (len < ofs + 4 || csum_fold(csum_partial(h, len, 0))) {
+            return -1;
+        }
+        md->tunnel.flags |= FLOW_TNL_F_CSUM;
+        ofs += 4;
+    }
+    if (flags & GRE_F_KEY) {
+        uint32_t key;
+
+        if (len < ofs + 4) {
+            return -1;
+        }
+        memcpy(&key, h + ofs, 4);
+        md->tunnel.tun_id = htobe64(ntohl(key));
+        md->tunnel.flags |= FLOW_TNL_F_KEY;
+        ofs += 4;
+    }
+    if (flags & GRE_F_SEQ) {
+        ofs += 4;               /* sequence numbers are not checked */
+    }
+    if (len < ofs + ETH_HLEN) {
+        return -1;
+    }
+    return (int) ofs;
+}
+
 /* A raw IPv4 socket delivers the IP header: the outer addresses, TOS and
  * TTL come from it rather than from control messages. */
 static int
 gre_decap(const struct tunnel *t, const uint8_t *h, size_t len,
           struct dp_packet_md *md)
 {
-    size_t ihl, ofs;
-    uint16_t flags;
+    size_t ihl;
+    int ofs;
 
     (void) t;
     if (len < 20 || h[0] >> 4 != 4) {
@@ -334,36 +381,8 @@ gre_decap(const struct tunnel *t, const uint8_t *h, size_t len,
     memcpy(&md->tunnel.ipv4_dst, h + 16, 4);
     /* DF is not reported, as by the kernel and by the UDP tunnels, whose
      * sockets cannot tell. */
-
-    flags = rd16(h + ihl);
-    if (flags & GRE_F_OTHER || rd16(h + ihl + 2) != ETH_P_TEB) {
-        return -1;
-    }
-    ofs = ihl + 4;
-    if (flags & GRE_F_CSUM) {
-        if (len < ofs + 4 || csum_fold(csum_partial(h + ihl, len - ihl, 0))) {
-            return -1;
-        }
-        md->tunnel.flags |= FLOW_TNL_F_CSUM;
-        ofs += 4;
-    }
-    if (flags & GRE_F_KEY) {
-        if (len < ofs + 4) {
-            return -1;
-        }
-        uint32_t key;
-        memcpy(&key, h + ofs, 4);
-        md->tunnel.tun_id = htobe64(ntohl(key));
-        md->tunnel.flags |= FLOW_TNL_F_KEY;
-        ofs += 4;
-    }
-    if (flags & GRE_F_SEQ) {
-        ofs += 4;               /* sequence numbers are not checked */
-    }
-    if (len < ofs + ETH_HLEN) {
-        return -1;
-    }
-    return (int) ofs;
+    ofs = gre_parse(h + ihl, len - ihl, md);
+    return ofs < 0 ? -1 : (int) ihl + ofs;
 }
 
 static int
@@ -1020,6 +1039,57 @@ tnl_send(struct vport *v, struct dp_packet **pkts, int n)
     }
 }
 
+_Static_assert(TNL_HDR_MAX <= VPORT_TUNNEL_HDR_MAX,
+               "tnl-push.h's header buffer is too small");
+
+int
+vport_tunnel_parse_hdr(enum ovs_vport_type type, bool gbp, const uint8_t *h,
+                       size_t len, struct dp_packet_md *md)
+{
+    struct tunnel t = { .gbp = gbp };
+
+    switch (type) {
+    case OVS_VPORT_TYPE_VXLAN:
+        return vxlan_decap(&t, h, len, md);
+    case OVS_VPORT_TYPE_GENEVE:
+        return geneve_decap(&t, h, len, md);
+    case OVS_VPORT_TYPE_GRE:
+        return gre_parse(h, len, md);
+    default:
+        return -1;
+    }
+}
+
+/* ---- for the fast path (tnl-push.h) ------------------------------------ */
+
+const struct tnl_port_cfg *
+vport_tunnel_cfg(const struct vport *v)
+{
+    const struct tunnel *t;
+
+    if (v->type != OVS_VPORT_TYPE_VXLAN && v->type != OVS_VPORT_TYPE_GENEVE
+        && v->type != OVS_VPORT_TYPE_GRE) {
+        return NULL;
+    }
+    t = v->priv;
+    return t && t->route_ref ? &t->cfg : NULL;
+}
+
+int
+vport_tunnel_put_hdr(const struct vport *v, const struct dp_packet_md *md,
+                     const uint8_t *frame, size_t len, uint8_t *h)
+{
+    const struct tunnel *t = v->priv;
+
+    return t->proto->encap(t, md, frame, len, h);
+}
+
+uint32_t
+vport_tunnel_flow_hash(const uint8_t *frame, size_t len)
+{
+    return inner_flow_hash(frame, len);
+}
+
 /* ---- open and close ----------------------------------------------------- */
 
 static int
@@ -1191,6 +1261,10 @@ tnl_close(struct vport *v)
     if (!t) {
         return;
     }
+    if (t->route_ref) {
+        tnl_route_forget(v);
+        tnl_route_unref();
+    }
     for (int pool = 0; pool < TX_POOLS; pool++) {
         for (int i = 0; i < TX_SOCKS; i++) {
             if (t->tx[pool][i] >= 0) {
@@ -1235,6 +1309,11 @@ tnl_open(struct vport *v, const struct tnl_proto *proto,
         tnl_close(v);
         return err;
     }
+    t->cfg.type = proto->type;
+    t->cfg.dst_port = proto->default_port ? t->dst_port : 0;
+    t->cfg.gbp = t->gbp;
+    /* Without the host's tables the socket path does everything. */
+    t->route_ref = !tnl_route_ref();
     v->ifindex = 0;
     v->mtu = TNL_MTU;
     /* Inner offload state cannot cross a socket: complete it here. */

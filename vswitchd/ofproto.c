@@ -59,9 +59,11 @@ ofproto_port_for_key(const struct xlate_cfg *cfg, const struct flow_key *key,
             const struct flow_tnl *t = &key->tunnel;
             mask->tunnel.tun_id = UINT64_MAX;
             mask->tunnel.ipv4_src = UINT32_MAX;
-            if (p->tnl.local_ip) {
-                mask->tunnel.ipv4_dst = UINT32_MAX;
-            }
+            /* Always, as Open vSwitch does: a datapath (the kernel's,
+             * hvs-dpd) refuses a flow whose masked tunnel key has a
+             * source but no destination, and every decapsulated packet
+             * would then stay a miss. */
+            mask->tunnel.ipv4_dst = UINT32_MAX;
             if ((p->tnl.key_flow || t->tun_id == p->tnl.key)
                 && (p->tnl.remote_flow || t->ipv4_src == p->tnl.remote_ip)
                 && (!p->tnl.local_ip || t->ipv4_dst == p->tnl.local_ip)) {
