@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ingress-guard.h"
 #include "packet.h"
 
 #define VLAN_HLEN 4
@@ -63,6 +64,7 @@
 struct netdev {
     uint8_t *ring;              /* mapped receive ring, or NULL */
     uint32_t head;              /* next slot to look at */
+    int guard_fd;               /* ingress guard (ingress-guard.h), or -1 */
 };
 
 /* Receive staging area of one thread, shared by the netdev vports that
@@ -709,9 +711,13 @@ netdev_close(struct vport *v)
 {
     struct netdev *nd = v->priv;
 
-    /* Closing the socket also leaves promiscuous mode. */
+    /* Closing the socket also leaves promiscuous mode; closing the
+     * guard gives the interface back to the host stack. */
     if (nd && nd->ring) {
         munmap(nd->ring, RING_BYTES);
+    }
+    if (nd && nd->guard_fd >= 0) {
+        close(nd->guard_fd);
     }
     if (v->fd >= 0) {
         close(v->fd);
@@ -727,11 +733,13 @@ netdev_open(struct vport *v, const char **reason)
     int fd, err;
 
     v->fd = -1;
-    v->priv = calloc(1, sizeof(struct netdev));
-    if (!v->priv) {
+    struct netdev *nd = calloc(1, sizeof *nd);
+    if (!nd) {
         *reason = "out of memory";
         return -ENOMEM;
     }
+    nd->guard_fd = -1;
+    v->priv = nd;
     fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         err = -errno;
@@ -748,6 +756,9 @@ netdev_open(struct vport *v, const char **reason)
         v->ifindex = 0;
         return err;
     }
+    /* The port belongs to the datapath now, as with the kernel module:
+     * the host stack no longer sees what arrives on it. */
+    nd->guard_fd = ingress_guard_attach(v->ifindex, v->name);
     v->tx_csum_offload = true;
     v->tx_tso = true;
     return 0;

@@ -299,3 +299,28 @@ def test_dump_of_fifty_thousand_flows(topo, dpd_factory):
     d.dpctl("del-flows", "dp0")
     assert c.dp_get("dp0")["n_flows"] == 0
     assert d.alive()
+
+
+def test_netdev_port_is_taken_from_the_host_stack(topo, dpd_factory):
+    """As with the kernel module, an interface that became a netdev vport
+    no longer feeds the host stack (no ARP answers, no local delivery),
+    while the datapath still sees every frame; del-if gives it back."""
+    sw = topo.ns("sw")
+    vm1 = topo.vm(sw, "v1", *VM1)
+    port = topo.prefix + "v1"
+    run(["ip", "addr", "add", "10.31.0.254/24", "dev", port], ns=sw)
+    ping = ["ping", "-c", "2", "-i", "0.2", "-W", "1", "10.31.0.254"]
+    assert run(ping, ns=vm1, check=False).returncode == 0
+
+    d = dpd_factory(sw)
+    d.dpctl("add-dp", "dp0")
+    d.dpctl("add-if", "dp0", port)
+    run(["ip", "neigh", "flush", "all"], ns=vm1)
+    assert run(ping, ns=vm1, check=False).returncode != 0
+    # The datapath saw the ARP requests (misses with no listener: lost).
+    st = d.client().dp_get("dp0")
+    assert st["n_missed"] + st["n_lost"] >= 1, st
+    assert "cannot keep the host stack off" not in open(d.log).read()
+
+    d.dpctl("del-if", "dp0", port)
+    assert run(ping, ns=vm1, check=False).returncode == 0
