@@ -49,6 +49,9 @@ def test_vms_ping_and_tcp_across_vxlan(topo, switch_factory):
     ping = run(["ping", "-c", "5", "-i", "0.2", "-W", "3", "10.78.1.2"],
                ns=vm1, check=False, timeout=30)
     assert " 0% packet loss" in ping.stdout, ping.stdout + hv[0].log()
+    # Each packet arrives once: the host stack of the hypervisor must not
+    # decapsulate what the datapath already did.
+    assert "duplicates" not in ping.stdout, ping.stdout
     # The datapath flow toward the tunnel carries set(tunnel(...)).
     flows = hv[0].dpd.dpctl("dump-flows").stdout
     assert re.search(r"set\(tunnel\(tun_id=0x2a,dst=10\.98\.0\.2,"
