@@ -20,7 +20,10 @@ enum {
 };
 #define OFPAT_VENDOR 0xffff
 /* Nicira action subtypes. */
-enum { NXAST_RESUBMIT = 1, NXAST_RESUBMIT_TABLE = 14, NXAST_DEC_TTL = 18 };
+enum {
+    NXAST_RESUBMIT = 1, NXAST_REG_MOVE = 6, NXAST_REG_LOAD = 7,
+    NXAST_RESUBMIT_TABLE = 14, NXAST_DEC_TTL = 18,
+};
 /* OpenFlow 1.3 instruction types. */
 enum {
     OFPIT_GOTO_TABLE = 1, OFPIT_WRITE_METADATA = 2, OFPIT_WRITE_ACTIONS = 3,
@@ -78,6 +81,93 @@ put_set_field(struct ofpacts *out, enum mf_id id, const uint8_t *val,
     memcpy(a->value, val, len);
 }
 
+/* The field an NXM/OXM header in a register action names, and its width
+ * in bits; -1 if unknown or not a plain field. */
+static int
+reg_field(uint32_t hdr, unsigned *bits)
+{
+    size_t len;
+    int id = mf_from_header(hdr, true, &len);
+
+    if (id < 0 || (hdr & 0x100) || (hdr & 0xff) != len) {
+        return -1;
+    }
+    *bits = len * 8;
+    return id;
+}
+
+/* Whether field 'id' may be written by load/move: fields that describe
+ * the packet's layout (eth_type, ip_proto as the protocol number) would
+ * leave the flow key inconsistent with the packet, so OVS refuses them
+ * too. */
+static bool
+reg_writable(int id)
+{
+    return id != MF_ETH_TYPE && id != MF_IP_PROTO && id != MF_ARP_OP
+        && id != MF_ICMPV4_TYPE && id != MF_ICMPV4_CODE
+        && id != MF_ICMPV6_TYPE && id != MF_ICMPV6_CODE
+        && id != MF_TCP_FLAGS && id != MF_VLAN_VID && id != MF_VLAN_PCP;
+}
+
+static ofperr
+decode_reg_load(struct ofp_rd *r, size_t len, struct ofpacts *out)
+{
+    if (len != 24) {
+        return OFPERR_BAD_ACT_LEN;
+    }
+    uint16_t ofs_nbits = ofp_rd_be16(r);
+    uint32_t dst = ofp_rd_be32(r);
+    uint64_t value = ofp_rd_be64(r);
+    unsigned ofs = ofs_nbits >> 6, n = (ofs_nbits & 0x3f) + 1, bits;
+    int id = reg_field(dst, &bits);
+
+    if (id < 0 || !reg_writable(id)) {
+        return OFPERR_BAD_ACT_SET_TYPE;
+    }
+    if (ofs + n > bits || (n < 64 && value >> n)) {
+        return OFPERR_BAD_ACT_ARGUMENT;
+    }
+    struct ofpact *a = ofpacts_put(out, OFPACT_REG_LOAD);
+    a->field = id;
+    a->dst_hdr = dst;
+    a->ofs = ofs;
+    a->n = n;
+    a->metadata = value;
+    return 0;
+}
+
+static ofperr
+decode_reg_move(struct ofp_rd *r, size_t len, struct ofpacts *out)
+{
+    if (len != 24) {
+        return OFPERR_BAD_ACT_LEN;
+    }
+    unsigned n = ofp_rd_be16(r);
+    unsigned src_ofs = ofp_rd_be16(r);
+    unsigned dst_ofs = ofp_rd_be16(r);
+    uint32_t src = ofp_rd_be32(r);
+    uint32_t dst = ofp_rd_be32(r);
+    unsigned src_bits, dst_bits;
+    int sid = reg_field(src, &src_bits);
+    int did = reg_field(dst, &dst_bits);
+
+    if (sid < 0 || did < 0 || !reg_writable(did)) {
+        return OFPERR_BAD_ACT_ARGUMENT;
+    }
+    if (!n || src_ofs + n > src_bits || dst_ofs + n > dst_bits) {
+        return OFPERR_BAD_ACT_ARGUMENT;
+    }
+    struct ofpact *a = ofpacts_put(out, OFPACT_REG_MOVE);
+    a->field = did;
+    a->dst_hdr = dst;
+    a->src_field = sid;
+    a->src_hdr = src;
+    a->ofs = dst_ofs;
+    a->src_ofs = src_ofs;
+    a->n = n;
+    return 0;
+}
+
 static ofperr
 decode_nx_action(struct ofp_rd *r, size_t len, struct ofpacts *out)
 {
@@ -107,6 +197,10 @@ decode_nx_action(struct ofp_rd *r, size_t len, struct ofpacts *out)
         ofpacts_put(out, OFPACT_DEC_TTL);
         ofp_rd_pull(r, 6);
         return 0;
+    case NXAST_REG_LOAD:
+        return decode_reg_load(r, len, out);
+    case NXAST_REG_MOVE:
+        return decode_reg_move(r, len, out);
     default:
         return OFPERR_BAD_ACT_EXP_TYPE;
     }
@@ -490,6 +584,50 @@ encode_type_len(struct ofp_buf *b, uint16_t type, uint16_t len)
 }
 
 static void
+encode_nx_reg_load(struct ofp_buf *b, uint32_t dst, unsigned ofs,
+                   unsigned n, uint64_t value)
+{
+    encode_type_len(b, OFPAT_VENDOR, 24);
+    ofp_buf_be32(b, NX_VENDOR_ID);
+    ofp_buf_be16(b, NXAST_REG_LOAD);
+    ofp_buf_be16(b, ofs << 6 | (n - 1));
+    ofp_buf_be32(b, dst);
+    ofp_buf_be64(b, value);
+}
+
+static void
+encode_nx_reg_move(struct ofp_buf *b, const struct ofpact *a)
+{
+    encode_type_len(b, OFPAT_VENDOR, 24);
+    ofp_buf_be32(b, NX_VENDOR_ID);
+    ofp_buf_be16(b, NXAST_REG_MOVE);
+    ofp_buf_be16(b, a->n);
+    ofp_buf_be16(b, a->src_ofs);
+    ofp_buf_be16(b, a->ofs);
+    ofp_buf_be32(b, a->src_hdr);
+    ofp_buf_be32(b, a->dst_hdr);
+}
+
+/* A set-field that OpenFlow 1.0 has no action for, as the whole-field
+ * NXAST_REG_LOAD that Open vSwitch sends in its place (fields up to 64
+ * bits). */
+static void
+encode_set_field_as_load(struct ofp_buf *b, const struct ofpact *a)
+{
+    uint32_t hdr = mf_nxm_header(a->field);
+    size_t len = hdr & 0xff;
+    uint64_t v = 0;
+
+    if (!len || len > 8) {
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        v = v << 8 | a->value[i];
+    }
+    encode_nx_reg_load(b, hdr, 0, len * 8, v);
+}
+
+static void
 encode_set_field10(struct ofp_buf *b, const struct ofpact *a)
 {
     const uint8_t *v = a->value;
@@ -533,7 +671,8 @@ encode_set_field10(struct ofp_buf *b, const struct ofpact *a)
         ofp_buf_put(b, 3);
         break;
     default:
-        break;                  /* no OpenFlow 1.0 spelling */
+        encode_set_field_as_load(b, a);
+        break;
     }
 }
 
@@ -626,6 +765,12 @@ encode_action(uint8_t version, const struct ofpact *a, struct ofp_buf *b)
             encode_type_len(b, OFPAT13_GROUP, 8);
             ofp_buf_be32(b, a->port);
         }
+        break;
+    case OFPACT_REG_LOAD:
+        encode_nx_reg_load(b, a->dst_hdr, a->ofs, a->n, a->metadata);
+        break;
+    case OFPACT_REG_MOVE:
+        encode_nx_reg_move(b, a);
         break;
     default:
         break;

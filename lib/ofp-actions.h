@@ -26,6 +26,12 @@ enum ofpact_type {
     OFPACT_RESUBMIT,            /* port (OFPP_IN_PORT: unchanged), table
                                  * (255: the current one) */
     OFPACT_GROUP,               /* port = group id */
+    OFPACT_REG_LOAD,            /* bits [ofs, ofs + n) of field 'field'
+                                 * (named by dst_hdr) = low n bits of
+                                 * 'metadata' */
+    OFPACT_REG_MOVE,            /* n bits from bit src_ofs of src_field
+                                 * (src_hdr) to bit ofs of field (dst_hdr) */
+    /* Instructions from here on (see above). */
     OFPACT_CLEAR_ACTIONS,
     OFPACT_WRITE_ACTIONS,       /* n: how many actions follow in the set */
     OFPACT_WRITE_METADATA,      /* metadata, mask */
@@ -40,6 +46,10 @@ struct ofpact {
     uint32_t port;              /* 32-bit port numbering */
     uint64_t metadata, mask;
     uint8_t value[16];          /* set-field value, OXM wire form */
+    uint32_t dst_hdr, src_hdr;  /* register actions: the NXM/OXM headers
+                                 * as received, re-sent as they came */
+    uint16_t ofs, src_ofs;
+    uint8_t src_field;          /* enum mf_id */
 };
 
 /* An action list; owns 'a' (free with ofpacts_uninit()). */

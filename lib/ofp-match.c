@@ -128,6 +128,16 @@ mf_oxm_header(enum mf_id id)
     return OXM_HEADER(f->oxm_class, f->oxm_field, 0, f->oxm_len);
 }
 
+uint32_t
+mf_nxm_header(enum mf_id id)
+{
+    const struct mf *f = &mfs[id];
+    if (f->nxm_class == NONE || !f->nxm_len) {
+        return mf_oxm_header(id);
+    }
+    return OXM_HEADER(f->nxm_class, f->nxm_field, 0, f->nxm_len);
+}
+
 static uint16_t
 get16(const uint8_t *p)
 {
@@ -280,6 +290,49 @@ mf_get(enum mf_id id, const struct ofp_fields *f, uint8_t val[16])
             return 4;
         }
         return 0;
+    }
+}
+
+size_t
+mf_get_width(enum mf_id id, size_t width, const struct ofp_fields *f,
+             uint8_t val[16])
+{
+    if (id == MF_IN_PORT && width == 2) {
+        memset(val, 0, 16);
+        put16(val, ofp_port_to_16(f->key.in_port));
+        return 2;
+    }
+    return mf_get(id, f, val);
+}
+
+bool
+mf_set_width(enum mf_id id, size_t width, const uint8_t *val,
+             struct ofp_fields *f)
+{
+    return mf_set(id, id == MF_IN_PORT && width == 2, val, f);
+}
+
+static bool
+bit_get(const uint8_t *p, size_t len, unsigned bit)
+{
+    return p[len - 1 - bit / 8] >> (bit % 8) & 1;
+}
+
+static void
+bit_put(uint8_t *p, size_t len, unsigned bit, bool v)
+{
+    uint8_t *byte = &p[len - 1 - bit / 8];
+    *byte = (uint8_t) ((*byte & ~(1u << (bit % 8))) | (unsigned) v << (bit
+                                                                     % 8));
+}
+
+void
+mf_copy_bits(const uint8_t *src, size_t src_len, unsigned src_ofs,
+             uint8_t *dst, size_t dst_len, unsigned dst_ofs, unsigned n_bits)
+{
+    for (unsigned i = 0; i < n_bits; i++) {
+        bit_put(dst, dst_len, dst_ofs + i,
+                bit_get(src, src_len, src_ofs + i));
     }
 }
 

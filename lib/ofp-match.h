@@ -70,6 +70,9 @@ enum mf_id {
 int mf_from_header(uint32_t header, bool nxm, size_t *value_len);
 /* The OXM (1.3) header of 'id' without mask, for set-field. */
 uint32_t mf_oxm_header(enum mf_id id);
+/* The NXM header of 'id' without mask, or its OXM header if NXM has no
+ * name for it. */
+uint32_t mf_nxm_header(enum mf_id id);
 /* Writes the wire value 'val' (mf_from_header's value_len bytes) into
  * 'f' (the packet state, or a match's value or mask); for a mask, 'val'
  * is the mask.  Returns false if the value is out of range. */
@@ -77,6 +80,20 @@ bool mf_set(enum mf_id id, bool nxm, const uint8_t *val,
             struct ofp_fields *f);
 /* Reads field 'id' of 'f' in OXM wire form into 'val' (returns length). */
 size_t mf_get(enum mf_id id, const struct ofp_fields *f, uint8_t val[16]);
+/* mf_get()/mf_set() for a field named with a 'width'-byte header: the
+ * NXM in_port is 16 bits where the OXM one is 32; every other field has
+ * one width. */
+size_t mf_get_width(enum mf_id id, size_t width, const struct ofp_fields *f,
+                    uint8_t val[16]);
+bool mf_set_width(enum mf_id id, size_t width, const uint8_t *val,
+                  struct ofp_fields *f);
+/* Copies 'n_bits' bits from bit 'src_ofs' of 'src' to bit 'dst_ofs' of
+ * 'dst', both big-endian wire values ('src_len' and 'dst_len' bytes; bit
+ * 0 is the least significant), as NXAST_REG_MOVE and NXAST_REG_LOAD
+ * number them.  The caller checks the ranges. */
+void mf_copy_bits(const uint8_t *src, size_t src_len, unsigned src_ofs,
+                  uint8_t *dst, size_t dst_len, unsigned dst_ofs,
+                  unsigned n_bits);
 /* Whether 'm' satisfies the prerequisites of field 'id' (for example
  * tcp_src needs ip_proto=6 and an IP eth_type). */
 bool mf_prereqs_ok(enum mf_id id, const struct ofp_match *m);

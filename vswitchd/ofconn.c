@@ -961,7 +961,7 @@ handle_table_stats(struct conn *c, const struct ofp_msg *m)
 
     for (int t = 0; t < RULES_N_TABLES; t++) {
         const struct rule_table *tab = rs ? &rs->tables[t] : NULL;
-        uint32_t active = tab ? tab->n : 0;
+        uint32_t active = tab ? rules_count(rs, t) : 0;
         uint64_t lookups = tab ? atomic_load(&tab->n_lookups) : 0;
         uint64_t matched = tab ? atomic_load(&tab->n_matched) : 0;
         ofp_buf_u8(b, t);

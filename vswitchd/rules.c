@@ -46,6 +46,22 @@ rule_free(struct rule *r)
     }
 }
 
+#define RULE_OF(CR) \
+    ((struct rule *) ((char *) (CR) - offsetof(struct rule, cr)))
+
+static void
+table_clear(struct rule_table *tab)
+{
+    size_t n;
+    struct cls_rule **all = classifier_collect(&tab->cls, NULL, &n);
+
+    for (size_t i = 0; all && i < n; i++) {
+        classifier_remove(&tab->cls, all[i]);
+        rule_free(RULE_OF(all[i]));
+    }
+    free(all);
+}
+
 static struct rule_set *
 set_create(const char *name)
 {
@@ -58,6 +74,9 @@ set_create(const char *name)
         return NULL;
     }
     snprintf(s->name, sizeof s->name, "%s", name);
+    for (int t = 0; t < RULES_N_TABLES; t++) {
+        classifier_init(&s->tables[t].cls);
+    }
     /* A new bridge is a learning switch until told otherwise. */
     ofpacts_put(&r->acts, OFPACT_OUTPUT)->port = OFPP_NORMAL;
     rules_add(s, r, time_msec());
@@ -68,11 +87,8 @@ static void
 set_destroy(struct rule_set *s)
 {
     for (int t = 0; t < RULES_N_TABLES; t++) {
-        struct rule_table *tab = &s->tables[t];
-        for (size_t i = 0; i < tab->n; i++) {
-            rule_free(tab->rules[i]);
-        }
-        free(tab->rules);
+        table_clear(&s->tables[t]);
+        classifier_destroy(&s->tables[t].cls);
     }
     groups_clear(&s->groups);
     free(s);
@@ -139,72 +155,41 @@ rules_lookup(struct rule_set *s, uint8_t table, const struct ofp_fields *pkt,
     if (count) {
         atomic_fetch_add_explicit(&t->n_lookups, 1, memory_order_relaxed);
     }
-    for (size_t i = 0; i < t->n; i++) {
-        if (ofp_match_packet(&t->rules[i]->match, pkt, wc)) {
-            if (count) {
-                atomic_fetch_add_explicit(&t->n_matched, 1,
-                                          memory_order_relaxed);
-            }
-            return t->rules[i];
-        }
+    struct cls_rule *cr = classifier_lookup(&t->cls, pkt, wc);
+    if (!cr) {
+        return NULL;
     }
-    return NULL;
-}
-
-/* Whether two rules of the same priority could match the same packet. */
-static bool
-overlaps(const struct ofp_match *a, const struct ofp_match *b)
-{
-    const uint8_t *av = (const uint8_t *) &a->v, *am = (const uint8_t *) &a->m;
-    const uint8_t *bv = (const uint8_t *) &b->v, *bm = (const uint8_t *) &b->m;
-    for (size_t i = 0; i < sizeof a->v; i++) {
-        if ((av[i] ^ bv[i]) & am[i] & bm[i]) {
-            return false;
-        }
+    if (count) {
+        atomic_fetch_add_explicit(&t->n_matched, 1, memory_order_relaxed);
     }
-    return true;
+    return RULE_OF(cr);
 }
 
 ofperr
 rules_add(struct rule_set *s, struct rule *r, uint64_t now_ms)
 {
     struct rule_table *t = &s->tables[r->table_id];
-    size_t pos = t->n;
+    struct cls_rule *old = classifier_find_exact(&t->cls, &r->match,
+                                                 r->priority);
+    uint64_t seq = 0;
 
     r->created_ms = now_ms;
     atomic_store(&r->used_ms, now_ms);
-    for (size_t i = 0; i < t->n; i++) {
-        struct rule *old = t->rules[i];
-        if (old->priority == r->priority
-            && ofp_match_equal(&old->match, &r->match)) {
-            t->rules[i] = r;
-            rule_free(old);
-            return 0;
-        }
-        if ((r->flags & RULE_F_CHECK_OVERLAP)
-            && old->priority == r->priority
-            && overlaps(&old->match, &r->match)) {
-            rule_free(r);
-            return OFPERR_FLOW_MOD_OVERLAP;
-        }
-        if (pos == t->n && old->priority < r->priority) {
-            pos = i;
-        }
+    if (old) {
+        /* The new rule takes the old one's place, without a
+         * flow-removed message, as OpenFlow says. */
+        seq = old->seq;
+        classifier_remove(&t->cls, old);
+        rule_free(RULE_OF(old));
+    } else if ((r->flags & RULE_F_CHECK_OVERLAP)
+               && classifier_overlaps(&t->cls, &r->match, r->priority)) {
+        rule_free(r);
+        return OFPERR_FLOW_MOD_OVERLAP;
     }
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 8;
-        struct rule **rules = realloc(t->rules, cap * sizeof *rules);
-        if (!rules) {
-            rule_free(r);
-            return OFPERR_FLOW_MOD_TABLE_FULL;
-        }
-        t->rules = rules;
-        t->cap = cap;
+    if (classifier_insert(&t->cls, &r->cr, &r->match, r->priority, seq)) {
+        rule_free(r);
+        return OFPERR_FLOW_MOD_TABLE_FULL;
     }
-    memmove(&t->rules[pos + 1], &t->rules[pos],
-            (t->n - pos) * sizeof *t->rules);
-    t->rules[pos] = r;
-    t->n++;
     return 0;
 }
 
@@ -220,22 +205,31 @@ has_group(const struct ofpacts *acts, uint32_t id)
     return false;
 }
 
+struct group_refs {
+    uint32_t id, n;
+};
+
+static void
+count_group_refs(struct cls_rule *cr, void *aux)
+{
+    struct group_refs *g = aux;
+    g->n += has_group(&RULE_OF(cr)->acts, g->id);
+}
+
 uint32_t
 rules_group_refs(const struct rule_set *s, uint32_t id)
 {
-    uint32_t n = 0;
+    struct group_refs g = { id, 0 };
 
     for (int t = 0; t < RULES_N_TABLES; t++) {
-        const struct rule_table *tab = &s->tables[t];
-        for (size_t i = 0; i < tab->n; i++) {
-            n += has_group(&tab->rules[i]->acts, id);
-        }
+        classifier_for_each(&s->tables[t].cls, NULL, count_group_refs, &g);
     }
-    return n;
+    return g.n;
 }
 
+/* Whether 'r' passes the criteria other than the match. */
 static bool
-selected(const struct rule *r, const struct rule_criteria *c)
+selected_but_match(const struct rule *r, const struct rule_criteria *c)
 {
     if (c->by_group && !has_group(&r->acts, c->out_group)) {
         return false;
@@ -243,15 +237,8 @@ selected(const struct rule *r, const struct rule_criteria *c)
     if ((r->cookie & c->cookie_mask) != (c->cookie & c->cookie_mask)) {
         return false;
     }
-    if (c->out_port != OFPP_ANY && !ofpacts_output_to(&r->acts,
-                                                      c->out_port)) {
-        return false;
-    }
-    if (c->strict) {
-        return r->priority == c->priority
-            && ofp_match_equal(&r->match, &c->match);
-    }
-    return ofp_match_covers(&c->match, &r->match);
+    return c->out_port == OFPP_ANY || ofpacts_output_to(&r->acts,
+                                                        c->out_port);
 }
 
 static void
@@ -268,6 +255,44 @@ table_range(const struct rule_criteria *c, int *first, int *last)
     }
 }
 
+/* The rules of table 't' that 'c' selects, highest priority first, in a
+ * malloc'd array (NULL if none). */
+static struct rule **
+select_rules(struct rule_set *s, int t, const struct rule_criteria *c,
+             size_t *n)
+{
+    struct classifier *cls = &s->tables[t].cls;
+    struct rule **out;
+
+    *n = 0;
+    if (c->strict) {
+        /* At most one rule: straight to its subtable. */
+        struct cls_rule *cr = classifier_find_exact(cls, &c->match,
+                                                    c->priority);
+        if (!cr || !selected_but_match(RULE_OF(cr), c)
+            || !(out = malloc(sizeof *out))) {
+            return NULL;
+        }
+        out[0] = RULE_OF(cr);
+        *n = 1;
+        return out;
+    }
+    size_t m;
+    struct cls_rule **all = classifier_collect(cls, &c->match, &m);
+    if (!all) {
+        return NULL;
+    }
+    /* Reuse the array: a struct rule * per struct cls_rule *. */
+    out = (struct rule **) all;
+    for (size_t i = 0; i < m; i++) {
+        struct rule *r = RULE_OF(all[i]);
+        if (selected_but_match(r, c)) {
+            out[(*n)++] = r;
+        }
+    }
+    return out;
+}
+
 size_t
 rules_modify(struct rule_set *s, const struct rule_criteria *c,
              const struct ofpacts *acts, bool set_cookie,
@@ -278,18 +303,18 @@ rules_modify(struct rule_set *s, const struct rule_criteria *c,
 
     table_range(c, &first, &last);
     for (int t = first; t <= last; t++) {
-        struct rule_table *tab = &s->tables[t];
-        for (size_t i = 0; i < tab->n; i++) {
-            struct rule *r = tab->rules[i];
-            if (selected(r, c)) {
-                ofpacts_uninit(&r->acts);
-                ofpacts_copy(&r->acts, acts);
-                if (set_cookie) {
-                    r->cookie = new_cookie;
-                }
-                n++;
+        size_t m;
+        struct rule **sel = select_rules(s, t, c, &m);
+        for (size_t i = 0; i < m; i++) {
+            struct rule *r = sel[i];
+            ofpacts_uninit(&r->acts);
+            ofpacts_copy(&r->acts, acts);
+            if (set_cookie) {
+                r->cookie = new_cookie;
             }
         }
+        n += m;
+        free(sel);
     }
     return n;
 }
@@ -309,18 +334,14 @@ rules_delete_reason(struct rule_set *s, const struct rule_criteria *c,
 
     table_range(c, &first, &last);
     for (int t = first; t <= last; t++) {
-        struct rule_table *tab = &s->tables[t];
-        size_t keep = 0;
-        for (size_t i = 0; i < tab->n; i++) {
-            struct rule *r = tab->rules[i];
-            if (selected(r, c)) {
-                rule_removed(s, r, reason);
-                n++;
-            } else {
-                tab->rules[keep++] = r;
-            }
+        size_t m;
+        struct rule **sel = select_rules(s, t, c, &m);
+        for (size_t i = 0; i < m; i++) {
+            classifier_remove(&s->tables[t].cls, &sel[i]->cr);
+            rule_removed(s, sel[i], reason);
         }
-        tab->n = keep;
+        n += m;
+        free(sel);
     }
     return n;
 }
@@ -333,45 +354,77 @@ rules_for_each(struct rule_set *s, const struct rule_criteria *c,
 
     table_range(c, &first, &last);
     for (int t = first; t <= last; t++) {
-        struct rule_table *tab = &s->tables[t];
-        for (size_t i = 0; i < tab->n; i++) {
-            if (selected(tab->rules[i], c)) {
-                cb(tab->rules[i], aux);
-            }
+        size_t m;
+        struct rule **sel = select_rules(s, t, c, &m);
+        for (size_t i = 0; i < m; i++) {
+            cb(sel[i], aux);
         }
+        free(sel);
     }
+}
+
+struct expiry {
+    uint64_t now_ms;
+    struct rule **a;
+    size_t n, cap;
+};
+
+static void
+check_expiry(struct cls_rule *cr, void *aux)
+{
+    struct expiry *e = aux;
+    struct rule *r = RULE_OF(cr);
+    uint64_t used = atomic_load(&r->used_ms);
+    bool hard = r->hard_timeout
+        && e->now_ms - r->created_ms >= r->hard_timeout * 1000ull;
+    bool idle = r->idle_timeout && e->now_ms > used
+        && e->now_ms - used >= r->idle_timeout * 1000ull;
+
+    if (!hard && !idle) {
+        return;
+    }
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 16;
+        struct rule **a = realloc(e->a, cap * sizeof *a);
+        if (!a) {
+            return;             /* expires on a later pass */
+        }
+        e->a = a;
+        e->cap = cap;
+    }
+    e->a[e->n++] = r;
 }
 
 size_t
 rules_expire(struct rule_set *s, uint64_t now_ms)
 {
+    struct expiry e = { now_ms, NULL, 0, 0 };
     size_t n = 0;
 
     for (int t = 0; t < RULES_N_TABLES; t++) {
-        struct rule_table *tab = &s->tables[t];
-        size_t keep = 0;
-        for (size_t i = 0; i < tab->n; i++) {
-            struct rule *r = tab->rules[i];
-            uint64_t used = atomic_load(&r->used_ms);
+        struct classifier *cls = &s->tables[t].cls;
+        if (!classifier_count(cls)) {
+            continue;
+        }
+        e.n = 0;
+        classifier_for_each(cls, NULL, check_expiry, &e);
+        for (size_t i = 0; i < e.n; i++) {
+            struct rule *r = e.a[i];
             bool hard = r->hard_timeout
                 && now_ms - r->created_ms >= r->hard_timeout * 1000ull;
-            bool idle = r->idle_timeout && now_ms > used
-                && now_ms - used >= r->idle_timeout * 1000ull;
-            if (hard || idle) {
-                rule_removed(s, r, hard ? RULE_REMOVED_HARD
-                                        : RULE_REMOVED_IDLE);
-                n++;
-            } else {
-                tab->rules[keep++] = r;
-            }
+            classifier_remove(cls, &r->cr);
+            rule_removed(s, r, hard ? RULE_REMOVED_HARD
+                                    : RULE_REMOVED_IDLE);
         }
-        tab->n = keep;
+        n += e.n;
     }
+    free(e.a);
     return n;
 }
 
 size_t
 rules_count(const struct rule_set *s, uint8_t table)
 {
-    return table < RULES_N_TABLES ? s->tables[table].n : 0;
+    return table < RULES_N_TABLES ? classifier_count(&s->tables[table].cls)
+                                  : 0;
 }

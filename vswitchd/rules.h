@@ -2,11 +2,11 @@
  * order, with cookies, idle/hard timeouts and counters, and the flow-mod
  * and flow-stats selections over them.
  *
- * Rule sets live in a registry keyed by bridge name, so that they survive
- * the rebuilds of struct xlate_cfg (bridge.c).  The main thread changes
- * them while holding xlate_lock for writing; xlate reads them under the
- * read side.  Counters are atomics because handlers bump them while
- * reading. */
+ * Each table is a tuple-space classifier (classifier.h).  Rule sets live
+ * in a registry keyed by bridge name, so that they survive the rebuilds
+ * of struct xlate_cfg (bridge.c).  The main thread changes them while
+ * holding xlate_lock for writing; xlate reads them under the read side.
+ * Counters are atomics because handlers bump them while reading. */
 #ifndef HVS_VSWITCHD_RULES_H
 #define HVS_VSWITCHD_RULES_H 1
 
@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "classifier.h"
 #include "groups.h"
 #include "ofp-actions.h"
 #include "ofp-match.h"
@@ -39,11 +40,11 @@ struct rule {
     uint64_t created_ms;        /* CLOCK_MONOTONIC */
     _Atomic uint64_t used_ms;
     _Atomic uint64_t n_packets, n_bytes;
+    struct cls_rule cr;         /* in its table's classifier */
 };
 
 struct rule_table {
-    struct rule **rules;        /* highest priority first */
-    size_t n, cap;
+    struct classifier cls;
     _Atomic uint64_t n_lookups, n_matched;
 };
 

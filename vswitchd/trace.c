@@ -470,6 +470,25 @@ format_output(struct odp_buf *b, uint32_t port, uint16_t max_len)
     }
 }
 
+/* "NXM_NX_REG0[]" or "NXM_NX_REG0[0..15]", as ovs-ofctl writes a
+ * subfield of a register action. */
+static void
+format_subfield(struct odp_buf *b, uint8_t id, uint32_t hdr, unsigned ofs,
+                unsigned n)
+{
+    if (id >= MF_REG0 && id <= MF_REG7) {
+        odp_buf_put(b, "NXM_NX_REG%d", id - MF_REG0);
+    } else {
+        odp_buf_put(b, "%s", id < MF_N_FIELDS && field_names[id]
+                    ? field_names[id] : "?");
+    }
+    if (!ofs && n == (hdr & 0xff) * 8) {
+        odp_buf_put(b, "[]");
+    } else {
+        odp_buf_put(b, "[%u..%u]", ofs, ofs + n - 1);
+    }
+}
+
 void
 trace_format_action(struct odp_buf *b, const struct ofpact *a)
 {
@@ -542,6 +561,16 @@ trace_format_action(struct odp_buf *b, const struct ofpact *a)
         break;
     case OFPACT_GOTO_TABLE:
         odp_buf_put(b, "goto_table:%u", a->table);
+        break;
+    case OFPACT_REG_LOAD:
+        odp_buf_put(b, "load:0x%" PRIx64 "->", a->metadata);
+        format_subfield(b, a->field, a->dst_hdr, a->ofs, a->n);
+        break;
+    case OFPACT_REG_MOVE:
+        odp_buf_put(b, "move:");
+        format_subfield(b, a->src_field, a->src_hdr, a->src_ofs, a->n);
+        odp_buf_put(b, "->");
+        format_subfield(b, a->field, a->dst_hdr, a->ofs, a->n);
         break;
     }
 }

@@ -512,6 +512,89 @@ do_set_field(struct ctx *c, const struct ofpact *a)
     }
 }
 
+/* ---- registers: load and move ------------------------------------------ */
+
+/* Fields that live only in the pipeline: they never reach the datapath
+ * and shape the megaflow only through the packet fields that were read
+ * into them. */
+static bool
+pipeline_field(enum mf_id id)
+{
+    return id == MF_METADATA || id == MF_IN_PORT
+        || (id >= MF_REG0 && id <= MF_REG7);
+}
+
+/* Puts every key bit of field 'id' into the megaflow mask. */
+static void
+unwildcard_field(struct ctx *c, enum mf_id id, size_t width)
+{
+    struct ofp_fields m;
+    uint8_t ones[16];
+    const uint8_t *src = (const uint8_t *) &m.key;
+    uint8_t *wc = (uint8_t *) &c->out->mask;
+
+    if (pipeline_field(id)) {
+        return;
+    }
+    memset(&m, 0, sizeof m);
+    memset(ones, 0xff, sizeof ones);
+    mf_set_width(id, width, ones, &m);
+    for (size_t i = 0; i < sizeof m.key; i++) {
+        wc[i] |= src[i];
+    }
+}
+
+/* Gives field 'id' the wire value 'val': pipeline fields change only the
+ * pipeline state, packet fields become a datapath set action too. */
+static void
+write_field(struct ctx *c, enum mf_id id, size_t width, const uint8_t *val)
+{
+    if (pipeline_field(id)) {
+        mf_set_width(id, width, val, &c->pkt);
+        return;
+    }
+    struct ofpact sf;
+    memset(&sf, 0, sizeof sf);
+    sf.type = OFPACT_SET_FIELD;
+    sf.field = id;
+    memcpy(sf.value, val, sizeof sf.value);
+    do_set_field(c, &sf);
+}
+
+static void
+do_reg_load(struct ctx *c, const struct ofpact *a)
+{
+    size_t w = a->dst_hdr & 0xff;
+    uint8_t val[16], src[8];
+
+    mf_get_width(a->field, w, &c->pkt, val);
+    for (int i = 0; i < 8; i++) {
+        src[i] = a->metadata >> (56 - 8 * i);
+    }
+    if (a->ofs || a->n != w * 8) {
+        /* The bits kept come from the packet. */
+        unwildcard_field(c, a->field, w);
+    }
+    mf_copy_bits(src, 8, 0, val, w, a->ofs, a->n);
+    write_field(c, a->field, w, val);
+}
+
+static void
+do_reg_move(struct ctx *c, const struct ofpact *a)
+{
+    size_t sw = a->src_hdr & 0xff, dw = a->dst_hdr & 0xff;
+    uint8_t sv[16], dv[16];
+
+    mf_get_width(a->src_field, sw, &c->pkt, sv);
+    unwildcard_field(c, a->src_field, sw);
+    mf_get_width(a->field, dw, &c->pkt, dv);
+    if (a->ofs || a->n != dw * 8) {
+        unwildcard_field(c, a->field, dw);
+    }
+    mf_copy_bits(sv, sw, a->src_ofs, dv, dw, a->ofs, a->n);
+    write_field(c, a->field, dw, dv);
+}
+
 static void do_table(struct ctx *, uint8_t table);
 static void do_action(struct ctx *, const struct ofpact *);
 
@@ -758,6 +841,12 @@ do_action(struct ctx *c, const struct ofpact *a)
         break;
     case OFPACT_GROUP:
         do_group(c, a->port);
+        break;
+    case OFPACT_REG_LOAD:
+        do_reg_load(c, a);
+        break;
+    case OFPACT_REG_MOVE:
+        do_reg_move(c, a);
         break;
     case OFPACT_RESUBMIT: {
         if (c->depth >= MAX_RESUBMIT_DEPTH) {

@@ -311,6 +311,19 @@ def test_ofctl_same_as_ovs(topo, switch_factory, real_ovs, version):
          "actions=mod_vlan_vid:20,output:1")
     both("add-flow", "idle_timeout=300,hard_timeout=600,priority=5,arp,"
          "arp_tpa=10.43.0.9,actions=NORMAL")
+    # Registers: load (whole and partial), move, 1.3 set_field to a
+    # register (a load over 1.0), register matches with masks.
+    both("add-flow", "table=2,priority=20,ip,actions=load:0x5->NXM_NX_REG0[],"
+         "load:0x3->NXM_NX_REG1[8..15],move:NXM_OF_IP_SRC[]->NXM_NX_REG2[],"
+         "resubmit(,3)")
+    both("add-flow", "table=3,priority=20,reg0=5,reg1=0x300/0xff00,"
+         "actions=move:NXM_NX_REG2[0..15]->NXM_OF_ETH_DST[0..15],"
+         "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],output:2")
+    both("add-flow", "table=3,priority=10,reg2=0x0a000001,"
+         "actions=set_field:7->reg3,load:0x1->NXM_OF_VLAN_TCI[12],"
+         "load:0xa->NXM_NX_TUN_ID[],output:1")
+    both("dump-flows", "table=3")
+    both("dump-flows", "reg0=5")
     both("--no-names", "dump-flows")
     both("--sort", "dump-flows")
     both("dump-flows", "table=1")
@@ -509,6 +522,17 @@ def test_traffic_follows_rules(topo, switch_factory, version):
     of("del-flows")
     of("add-flow", "in_port=1,actions=output:2")
     of("add-flow", "in_port=2,actions=output:1")
+    ping(a, "10.43.0.2")
+    assert _wait_ping(a, "10.43.0.3", ok=False)
+
+    # Registers steer the pipeline: a's frames go to b through reg0, b's
+    # to a through the input port moved into reg1; c is cut off.
+    of("del-flows")
+    of("add-flow", "in_port=1,actions=load:2->NXM_NX_REG0[],resubmit(,1)")
+    of("add-flow", "in_port=2,actions=move:NXM_OF_IN_PORT[]->"
+       "NXM_NX_REG1[0..15],load:1->NXM_NX_REG0[],resubmit(,1)")
+    of("add-flow", "table=1,reg0=2,actions=output:2")
+    of("add-flow", "table=1,reg0=1,reg1=2,actions=output:1")
     ping(a, "10.43.0.2")
     assert _wait_ping(a, "10.43.0.3", ok=False)
 

@@ -246,6 +246,104 @@ test_trace(void **state)
     trace_free(root);
 }
 
+/* The first output port of a translation, or 0. */
+static uint32_t
+first_output(const struct xlate_out *o)
+{
+    const struct nlattr *a;
+
+    for (a = (const void *) o->actions;
+         mnl_attr_ok(a, (int) ((const uint8_t *) o->actions + o->actions_len
+                               - (const uint8_t *) a));
+         a = mnl_attr_next(a)) {
+        if (mnl_attr_get_type(a) == OVS_ACTION_ATTR_OUTPUT) {
+            return mnl_attr_get_u32(a);
+        }
+    }
+    return 0;
+}
+
+/* load and move: registers steer the pipeline; the megaflow holds the
+ * packet field that was moved into a register, never the registers. */
+static void
+test_registers(void **state)
+{
+    struct rule_set *rs = rules_find("br0");
+    struct rule *r = rule_create();
+    struct flow_key k;
+
+    (void) state;
+    /* Table 0: reg0 = 7; reg1[0..7] = eth_src[0..7]; resubmit(,1). */
+    ofp_match_init_catchall(&r->match);
+    r->priority = 10;
+    struct ofpact *a = ofpacts_put(&r->acts, OFPACT_REG_LOAD);
+    a->field = MF_REG0;
+    a->dst_hdr = mf_nxm_header(MF_REG0);
+    a->n = 32;
+    a->metadata = 7;
+    a = ofpacts_put(&r->acts, OFPACT_REG_MOVE);
+    a->src_field = MF_ETH_SRC;
+    a->src_hdr = mf_nxm_header(MF_ETH_SRC);
+    a->field = MF_REG0 + 1;
+    a->dst_hdr = mf_nxm_header(MF_REG0 + 1);
+    a->n = 8;
+    a = ofpacts_put(&r->acts, OFPACT_RESUBMIT);
+    a->port = OFPP_IN_PORT;
+    a->table = 1;
+    assert_int_equal(rules_add(rs, r, 0), 0);
+
+    /* Table 1: reg0=7,reg1=1 -> output:3; anything else -> output:2. */
+    r = rule_create();
+    ofp_match_init_catchall(&r->match);
+    r->table_id = 1;
+    r->priority = 10;
+    r->match.v.regs[0] = 7;
+    r->match.m.regs[0] = UINT32_MAX;
+    r->match.v.regs[1] = 1;
+    r->match.m.regs[1] = UINT32_MAX;
+    ofpacts_put(&r->acts, OFPACT_OUTPUT)->port = 3;
+    assert_int_equal(rules_add(rs, r, 0), 0);
+    r = rule_create();
+    ofp_match_init_catchall(&r->match);
+    r->table_id = 1;
+    ofpacts_put(&r->acts, OFPACT_OUTPUT)->port = 2;
+    assert_int_equal(rules_add(rs, r, 0), 0);
+
+    key_from(&k, 11);                   /* eth_src ends in 01 */
+    xlate(&cfg, &k, false, 1, &xo);
+    assert_int_equal(first_output(&xo), 13);
+    static const uint8_t ones[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t zeros[6] = { 0 };
+    assert_memory_equal(xo.mask.eth_src, ones, 6);
+    assert_memory_equal(xo.mask.eth_dst, zeros, 6);
+    k.eth_src[5] = 2;
+    xlate(&cfg, &k, false, 1, &xo);
+    assert_int_equal(first_output(&xo), 12);
+
+    /* A partial load into a packet field keeps the other bits from the
+     * packet, so the field goes into the megaflow, and the datapath gets
+     * a set action. */
+    r = rule_create();
+    ofp_match_init_catchall(&r->match);
+    r->table_id = 1;
+    r->priority = 20;
+    a = ofpacts_put(&r->acts, OFPACT_REG_LOAD);
+    a->field = MF_ETH_DST;
+    a->dst_hdr = mf_nxm_header(MF_ETH_DST);
+    a->n = 8;
+    a->metadata = 0x42;
+    ofpacts_put(&r->acts, OFPACT_OUTPUT)->port = 2;
+    assert_int_equal(rules_add(rs, r, 0), 0);
+    xlate(&cfg, &k, false, 1, &xo);
+    assert_memory_equal(xo.mask.eth_dst, ones, 6);
+    const struct nlattr *first = (const void *) xo.actions;
+    assert_int_equal(mnl_attr_get_type(first), OVS_ACTION_ATTR_SET_MASKED);
+    const struct ovs_key_ethernet *eth = mnl_attr_get_payload(
+        mnl_attr_get_payload(first));
+    assert_int_equal(eth->eth_dst[5], 0x42);
+    assert_int_equal(eth->eth_dst[4], 0xff);    /* kept from the packet */
+}
+
 int
 main(void)
 {
@@ -257,6 +355,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_fail_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_of10_miss, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
