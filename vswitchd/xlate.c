@@ -79,19 +79,29 @@ put_attr(struct ctx *c, uint16_t type, const void *data, size_t len)
     o->actions_len += need;
 }
 
-/* set(tunnel(...)) for output to a tunnel port. */
-static void
+/* set(tunnel(...)) for output to a tunnel port.  With options key=flow
+ * and remote_ip=flow the key and destination come from the pipeline's
+ * tunnel fields (set_field/load: to tun_id, tun_dst, or what arrived on a
+ * tunnel; ofproto_port_for_key() put those in the mask), as in Open
+ * vSwitch.  Returns false when there is no destination: nothing to send. */
+static bool
 put_tunnel(struct ctx *c, const struct ofport_tunnel *t)
 {
+    const struct flow_tnl *ft = &c->pkt.key.tunnel;
     uint8_t buf[256] __attribute__((aligned(4)));
     struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-    struct nlattr *tun = mnl_attr_nest_start(nlh, OVS_KEY_ATTR_TUNNEL);
+    uint32_t dst = t->remote_flow ? ft->ipv4_dst : t->remote_ip;
+    uint64_t key = t->key_flow ? ft->tun_id : t->key;
 
-    mnl_attr_put_u64(nlh, OVS_TUNNEL_KEY_ATTR_ID, t->key);
+    if (!dst) {
+        return false;
+    }
+    struct nlattr *tun = mnl_attr_nest_start(nlh, OVS_KEY_ATTR_TUNNEL);
+    mnl_attr_put_u64(nlh, OVS_TUNNEL_KEY_ATTR_ID, key);
     if (t->local_ip) {
         mnl_attr_put_u32(nlh, OVS_TUNNEL_KEY_ATTR_IPV4_SRC, t->local_ip);
     }
-    mnl_attr_put_u32(nlh, OVS_TUNNEL_KEY_ATTR_IPV4_DST, t->remote_ip);
+    mnl_attr_put_u32(nlh, OVS_TUNNEL_KEY_ATTR_IPV4_DST, dst);
     if (t->tos) {
         mnl_attr_put_u8(nlh, OVS_TUNNEL_KEY_ATTR_TOS, t->tos);
     }
@@ -108,6 +118,7 @@ put_tunnel(struct ctx *c, const struct ofport_tunnel *t)
     mnl_attr_nest_end(nlh, tun);
     tun->nla_type = OVS_KEY_ATTR_TUNNEL;    /* as OVS sends it */
     put_attr(c, OVS_ACTION_ATTR_SET, tun, tun->nla_len);
+    return true;
 }
 
 /* Outputs to 'port', first making the packet's tag what 'port' wants for
@@ -133,8 +144,8 @@ output_vlan(struct ctx *c, const struct ofport *port, int vlan)
         }
         c->cur_vlan = want;
     }
-    if (port->tnl.type) {
-        put_tunnel(c, &port->tnl);
+    if (port->tnl.type && !put_tunnel(c, &port->tnl)) {
+        return;                 /* remote_ip=flow and no tun_dst */
     }
     uint32_t odp = port->odp_port;
     put_attr(c, OVS_ACTION_ATTR_OUTPUT, &odp, sizeof odp);
@@ -317,8 +328,8 @@ output_port(struct ctx *c, const struct ofport *p)
         return;                 /* the controller's pseudo input port */
     }
     commit_vlan(c);
-    if (p->tnl.type) {
-        put_tunnel(c, &p->tnl);
+    if (p->tnl.type && !put_tunnel(c, &p->tnl)) {
+        return;                 /* remote_ip=flow and no tun_dst */
     }
     uint32_t odp = p->odp_port;
     put_attr(c, OVS_ACTION_ATTR_OUTPUT, &odp, sizeof odp);
@@ -503,6 +514,12 @@ do_set_field(struct ctx *c, const struct ofpact *a)
                        sizeof m);
         break;
     }
+    case MF_TUN_ID:
+    case MF_TUN_IPV4_SRC:
+    case MF_TUN_IPV4_DST:
+        /* Metadata for the next output to a tunnel port (put_tunnel()). */
+        mf_set(id, false, a->value, &c->pkt);
+        break;
     default:
         if (id >= MF_REG0 && id <= MF_REG7) {
             mf_set(id, false, a->value, &c->pkt);

@@ -90,3 +90,36 @@ def test_bad_tunnel_options_land_in_interface_error(topo, switch_factory):
             "type=vxlan", "options:remote_ip=not-an-ip")
     err = s.vsctl("get", "Interface", "vx9", "error").stdout
     assert "remote_ip" in err, err
+
+
+def test_remote_ip_and_key_from_openflow(topo, switch_factory):
+    """options:remote_ip=flow and key=flow: OpenFlow sets tun_dst and
+    tun_id (set_field), as with Open vSwitch."""
+    hv = [hypervisor(topo, switch_factory, i) for i in (1, 2)]
+    wire(topo, hv)
+    s = hv[0]
+    vm1 = topo.vm(s.ns, "vm1", "10.78.1.1", "02:78:00:00:00:01")
+    s.vsctl("add-br", "br-phy", "--", "add-port", "br-phy", "u1")
+    run(["ip", "addr", "add", "10.98.0.1/24", "dev", "br-phy"], ns=s.ns)
+    run(["ip", "link", "set", "br-phy", "mtu", "1600", "up"], ns=s.ns)
+    s.vsctl("add-br", "br-int", "--", "add-port", "br-int",
+            topo.prefix + "vm1")
+    s.vsctl("add-port", "br-int", "vx0", "--", "set", "interface", "vx0",
+            "type=vxlan", "options:remote_ip=flow", "options:key=flow")
+    vm_port = s.vsctl("get", "interface", topo.prefix + "vm1",
+                      "ofport").stdout.strip()
+    vx_port = s.vsctl("get", "interface", "vx0", "ofport").stdout.strip()
+    mgmt = "unix:" + os.path.join(s.rundir, "br-int.mgmt")
+    run(["ovs-ofctl", "add-flow", mgmt,
+         "priority=10,in_port=%s,actions=set_field:10.98.0.2->tun_dst,"
+         "set_field:42->tun_id,output:%s" % (vm_port, vx_port)], ns=s.ns)
+    run(["ovs-ofctl", "add-flow", mgmt,
+         "priority=10,in_port=%s,tun_id=42,actions=output:%s"
+         % (vx_port, vm_port)], ns=s.ns)
+    configure(topo, hv[1], 2, "10.98.0.1", "10.78.1.2", "02:78:00:00:00:02")
+    ping = run(["ping", "-c", "3", "-i", "0.2", "-W", "3", "10.78.1.2"],
+               ns=vm1, check=False, timeout=30)
+    assert " 0% packet loss" in ping.stdout, ping.stdout + s.log()
+    flows = s.dpd.dpctl("dump-flows").stdout
+    assert re.search(r"set\(tunnel\(tun_id=0x2a,dst=10\.98\.0\.2,", flows), \
+        flows
