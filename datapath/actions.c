@@ -656,6 +656,55 @@ mpls_push_allowed(const struct vstate *st)
                || eth_p_mpls(t));
 }
 
+/* NSH next-protocol numbers and the EtherTypes they stand for (be16);
+ * 0 when there is none. */
+#define NSH_NP_ETHERNET 3
+
+static uint8_t
+nsh_np_from_eth(uint16_t be_type)
+{
+    switch (ntohs(be_type)) {
+    case ETH_P_IP:
+        return 1;
+    case ETH_P_IPV6:
+        return 2;
+    case ETH_P_TEB:
+        return NSH_NP_ETHERNET;
+    case ETH_P_NSH:
+        return 4;
+    case ETH_P_MPLS_UC:
+        return 5;
+    default:
+        return 0;
+    }
+}
+
+static uint16_t
+nsh_np_to_eth(uint8_t np)
+{
+    static const uint16_t types[] = {
+        [1] = ETH_P_IP, [2] = ETH_P_IPV6, [3] = ETH_P_TEB,
+        [4] = ETH_P_NSH, [5] = ETH_P_MPLS_UC,
+    };
+
+    return np < sizeof types / sizeof types[0] ? htons(types[np]) : 0;
+}
+
+/* push_nsh's argument: one OVS_KEY_ATTR_NSH attribute that fills it, or
+ * NULL. */
+static const struct nlattr *
+push_nsh_key(const struct attr *a)
+{
+    const struct nlattr *k = (const void *) a->data;
+
+    if (a->len < NLA_HDRLEN || k->nla_len < NLA_HDRLEN
+        || k->nla_len > a->len
+        || (k->nla_type & NLA_TYPE_MASK) != OVS_KEY_ATTR_NSH) {
+        return NULL;
+    }
+    return k;
+}
+
 /* The argument length of each action type, -1 when variable. */
 static const int action_lens[ACT_LAST + 1] = {
     [OVS_ACTION_ATTR_OUTPUT] = 4,
@@ -760,6 +809,7 @@ validate_l2(const struct vctx *c, const struct attr *a, struct vstate *st)
         if (st->mpls_labels) {
             st->mpls_labels--;
         }
+
         /* Once the last label is gone nothing is known about what
          * follows, so later L3 sets are refused (as in the kernel). */
         st->eth_type = eth_p_mpls(proto) && st->mpls_labels ? proto : 0;
@@ -776,6 +826,33 @@ validate_l2(const struct vctx *c, const struct attr *a, struct vstate *st)
             return vfail(c, -EINVAL, "pop_eth needs an untagged frame");
         }
         st->eth = false;
+        return 0;
+    case OVS_ACTION_ATTR_PUSH_NSH: {
+        struct flow_nsh nsh;
+
+        /* As in the kernel, the EtherType the flow tracks stays what it
+         * was: only whether there is an Ethernet header changes. */
+        if (!st->eth && !nsh_np_from_eth(st->eth_type)) {
+            return vfail(c, -EINVAL, "push_nsh on this packet type");
+        }
+        if (!push_nsh_key(a)) {
+            return vfail(c, -EINVAL, "push_nsh needs one nsh() key");
+        }
+        if (fnl_parse_nsh(push_nsh_key(a), false, true, &nsh, NULL, NULL,
+                          c->reason)) {
+            return -EINVAL;
+        }
+        st->eth = false;
+        return 0;
+    }
+    case OVS_ACTION_ATTR_POP_NSH:
+        if (st->eth_type != htons(ETH_P_NSH)
+            || !nsh_np_to_eth(c->key->nsh.np)) {
+            return vfail(c, -EINVAL,
+                         "pop_nsh needs an NSH flow with a known next "
+                         "protocol");
+        }
+        st->eth = c->key->nsh.np == NSH_NP_ETHERNET;
         return 0;
     default:
         return 0;
@@ -837,10 +914,8 @@ validate_one(const struct vctx *c, const struct attr *a, struct vstate *st,
     case OVS_ACTION_ATTR_CT:
         return vfail(c, -EOPNOTSUPP, "conntrack is not supported");
     case OVS_ACTION_ATTR_METER:
-        return vfail(c, -EOPNOTSUPP, "meters are not supported");
-    case OVS_ACTION_ATTR_PUSH_NSH:
-    case OVS_ACTION_ATTR_POP_NSH:
-        return vfail(c, -EOPNOTSUPP, "NSH is not supported");
+        /* The meter need not exist: a missing one passes everything. */
+        return 0;
     case ACT_PSAMPLE:
         return vfail(c, -EOPNOTSUPP, "psample is not supported");
     default:
@@ -905,7 +980,7 @@ act_validate(const struct nlattr *actions, const struct flow_match *m,
         .eth_type = m->key.eth_type,
         .vlan_tci = m->key.vlan_tci,
         .mpls_labels = count_mpls_labels(m),
-        .eth = true,
+        .eth = !m->key.no_eth,
     };
     struct dp_actions *acts;
     size_t len;
@@ -1574,7 +1649,10 @@ pop_mpls(struct dp_packet *p, struct xstate *st, uint16_t ethertype)
         return err;
     }
     if (st->no_eth) {
-        st->l3_type = ethertype;
+        /* Under the last label of an L3 MPLS packet there may be a whole
+         * Ethernet frame (ETH_P_TEB), which is then what the packet is. */
+        st->no_eth = ethertype != htons(ETH_P_TEB);
+        st->l3_type = st->no_eth ? ethertype : 0;
     } else {
         wr16(dp_packet_data(p) + tofs, ethertype);
     }
@@ -1617,6 +1695,72 @@ pop_eth(struct dp_packet *p, struct xstate *st)
     st->l3_type = rd16(d + 12);
     dp_packet_pull(p, ETH_HLEN);
     st->no_eth = true;
+    st->stale = true;
+    return 0;
+}
+
+/* Puts the NSH header of push_nsh 'a' in front; the packet becomes a
+ * layer-3 NSH packet whose next protocol is what it was. */
+static int
+push_nsh(struct dp_packet *p, struct xstate *st, const struct attr *a)
+{
+    struct flow_nsh nsh;
+    const uint8_t *md2 = NULL;
+    size_t md2_len = 0, md_len, len;
+    uint8_t np;
+    uint8_t *h;
+
+    if (!push_nsh_key(a) || fnl_parse_nsh(push_nsh_key(a), false, true, &nsh,
+                                          &md2, &md2_len, NULL)) {
+        return -EINVAL;
+    }
+    np = st->no_eth ? nsh_np_from_eth(st->l3_type) : NSH_NP_ETHERNET;
+    if (!np) {
+        return -EAFNOSUPPORT;
+    }
+    md_len = md2 ? md2_len : sizeof nsh.context;
+    len = 8 + md_len;
+    h = dp_packet_push(p, len);
+    if (!h) {
+        return -ENOMEM;
+    }
+    /* Version 0, the O/U flags, TTL and length in 4-byte words. */
+    wr16(h, htons((uint16_t) (((nsh.flags & 0x3) << 12)
+                              | ((nsh.ttl & 0x3f) << 6)
+                              | ((len >> 2) & 0x3f))));
+    h[2] = nsh.mdtype;
+    h[3] = np;
+    wr32(h + 4, nsh.path_hdr);
+    memcpy(h + 8, md2 ? md2 : (const uint8_t *) nsh.context, md_len);
+    st->no_eth = true;
+    st->l3_type = htons(ETH_P_NSH);
+    st->stale = true;
+    return 0;
+}
+
+/* Removes the NSH header of a layer-3 NSH packet: what it carried is an
+ * Ethernet frame or a layer-3 packet of its next protocol. */
+static int
+pop_nsh(struct dp_packet *p, struct xstate *st)
+{
+    const uint8_t *d = dp_packet_data(p);
+    uint16_t inner;
+    size_t len;
+
+    if (!st->no_eth || st->l3_type != htons(ETH_P_NSH) || p->len < 8) {
+        return -EINVAL;
+    }
+    len = (ntohs(rd16(d)) & 0x3f) * 4;
+    inner = nsh_np_to_eth(d[3]);
+    if (len < 8 || len > p->len) {
+        return -EINVAL;
+    }
+    if (!inner) {
+        return -EAFNOSUPPORT;
+    }
+    dp_packet_pull(p, len);
+    st->no_eth = inner != htons(ETH_P_TEB);
+    st->l3_type = st->no_eth ? inner : 0;
     st->stale = true;
     return 0;
 }
@@ -1667,9 +1811,10 @@ refresh_key(struct dp_packet *p, struct xstate *st)
     uint32_t in_port, recirc, hash, prio, mark;
     uint8_t opts[FLOW_TNL_OPTS_MAX];
 
-    if (!st->stale || st->no_eth) {
+    if (!st->stale) {
         return;
     }
+    p->md.l3_type = st->no_eth ? st->l3_type : 0;
     in_port = k->in_port;
     recirc = k->recirc_id;
     hash = k->dp_hash;
@@ -1883,6 +2028,8 @@ exec_control(const struct xctx *x, struct dp_packet *p, struct xstate *st,
         struct dp_packet *c = a->last ? p : dp_packet_clone(p);
 
         if (c) {
+            /* A layer-3 packet is looked up again as one. */
+            c->md.l3_type = st->no_eth ? st->l3_type : 0;
             c->md.recirc_id = rd32(a->data);
             x->ops->recirc(x->aux, c);
         }
@@ -1891,6 +2038,12 @@ exec_control(const struct xctx *x, struct dp_packet *p, struct xstate *st,
     case ACT_DROP:
         dp_packet_free(p);
         return true;
+    case OVS_ACTION_ATTR_METER:
+        if (x->ops->meter && x->ops->meter(x->aux, rd32(a->data), p)) {
+            dp_packet_free(p);
+            return true;
+        }
+        return false;
     default:
         return false;
     }
@@ -1937,6 +2090,10 @@ exec_transform(struct dp_packet *p, struct xstate *st, const struct attr *a)
     }
     case OVS_ACTION_ATTR_POP_ETH:
         return pop_eth(p, st);
+    case OVS_ACTION_ATTR_PUSH_NSH:
+        return push_nsh(p, st, a);
+    case OVS_ACTION_ATTR_POP_NSH:
+        return pop_nsh(p, st);
     case OVS_ACTION_ATTR_HASH:
         exec_hash(p, st, a);
         return 0;
@@ -1999,7 +2156,11 @@ act_execute(const struct act_ops *ops, void *aux, struct dp_packet *p,
             struct flow_key *key, const uint8_t *acts, size_t len)
 {
     struct xctx x = { ops, aux };
-    struct xstate st = { .key = key };
+    struct xstate st = {
+        .key = key,
+        .no_eth = p->md.l3_type != 0,
+        .l3_type = p->md.l3_type,
+    };
 
     exec_list(&x, p, &st, acts, len, 0);
 }

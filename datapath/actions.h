@@ -9,6 +9,7 @@
 #define HVS_ACTIONS_H 1
 
 #include <libmnl/libmnl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,7 +32,7 @@ struct dp_actions {
  * egress tun port, actions flag), set and set_masked on every header key
  * (not on in_port or eth_type; tunnel only as set), push/pop VLAN, sample,
  * clone, recirc, hash, trunc, push/pop MPLS, push/pop ETH, check_pkt_len,
- * drop.  Refuses ct, ct_clear, meter, push/pop NSH (for now), unknown types
+ * meter, push/pop NSH, drop.  Refuses ct, set(nsh), unknown types
  * with -EOPNOTSUPP when the kernel would lack the feature and -EINVAL for
  * malformed ones (bad length, nesting deeper than the kernel allows, masks
  * with bits outside the key, ...).  Returns 0 or a negative errno. */
@@ -50,6 +51,10 @@ struct act_ops {
     /* Continues with a new lookup for 'p' (p->md.recirc_id set); takes
      * ownership of 'p'. */
     void (*recirc)(void *aux, struct dp_packet *p);
+    /* Charges 'p' to meter 'meter_id' (OVS_ACTION_ATTR_METER); returns
+     * true if the meter drops it.  Borrows 'p'.  May be NULL: no meters,
+     * nothing is dropped. */
+    bool (*meter)(void *aux, uint32_t meter_id, const struct dp_packet *p);
 };
 
 /* Executes 'len' bytes of validated actions on 'p', whose extracted key is

@@ -9,6 +9,7 @@
 #include "flow-table.h"
 #include "fwd.h"
 #include "log.h"
+#include "meter.h"
 #include "vport.h"
 
 LOG_MODULE(datapath);
@@ -78,6 +79,7 @@ dp_free(struct datapath *dp)
     if (dp->table) {
         flow_table_destroy(dp->table);
     }
+    meter_table_destroy(dp->meters);
     free(dp->ports);
     free(atomic_load(&dp->cpu_pids));
     free(dp);
@@ -99,7 +101,8 @@ dp_create(const char *name, struct datapath **dpp, const char **reason)
         memset(dp, 0, sizeof *dp);
     }
     if (!dp || !(dp->ports = calloc(DP_MAX_PORTS, sizeof *dp->ports))
-        || !(dp->table = flow_table_create())) {
+        || !(dp->table = flow_table_create())
+        || !(dp->meters = meter_table_create(METER_MAX_METERS))) {
         if (dp) {
             dp_free(dp);
         }

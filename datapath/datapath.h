@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 struct flow_table;
+struct meter_table;
 struct nlattr;
 struct vport;
 
@@ -48,6 +49,7 @@ struct datapath {
     uint32_t user_features;
     uint32_t masks_cache_size;
     struct flow_table *table;
+    struct meter_table *meters;         /* ovs_meter family */
     struct vport *_Atomic *ports;       /* DP_MAX_PORTS slots, RCU */
     uint32_t n_ports;
     uint32_t port_hi;           /* every port number is below this */

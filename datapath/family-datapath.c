@@ -14,6 +14,10 @@ LOG_MODULE(dp_family);
 
 #define MCGRP_DATAPATH (HVS_GENL_MCGRP_VPORT + 1)
 
+/* The kernel's largest masks cache: PCPU_MIN_UNIT_SIZE (32 KiB) divided by
+ * its 8-byte entries. */
+#define DP_MASKS_CACHE_MAX 4096u
+
 static const struct genl_policy dp_policy[OVS_DP_ATTR_MAX + 1] = {
     [OVS_DP_ATTR_NAME] = { MNL_TYPE_NUL_STRING, IFNAMSIZ },
     [OVS_DP_ATTR_UPCALL_PID] = { MNL_TYPE_U32, 0 },
@@ -83,8 +87,14 @@ change_dp(struct datapath *dp, struct genl_req *req)
     }
     if (a[OVS_DP_ATTR_MASKS_CACHE_SIZE]) {
         uint32_t size = mnl_attr_get_u32(a[OVS_DP_ATTR_MASKS_CACHE_SIZE]);
-        /* The kernel takes 0 (off) or a power of two up to a limit. */
-        if (size && ((size & (size - 1)) || size > (1u << 16))) {
+        /* The kernel's policy caps the size at what one per-CPU unit
+         * holds (32 KiB of 8-byte entries) with ERANGE; then it takes 0
+         * (off) or a power of two. */
+        if (size > DP_MASKS_CACHE_MAX) {
+            req->ext_msg = "masks cache size out of range";
+            return -ERANGE;
+        }
+        if (size & (size - 1)) {
             req->ext_msg = "masks cache size must be 0 or a power of two";
             return -EINVAL;
         }

@@ -17,6 +17,7 @@
 #include "flow-table.h"
 #include "flow.h"
 #include "log.h"
+#include "meter.h"
 #include "packet.h"
 #include "timeval.h"
 #include "tnl-pop.h"
@@ -196,6 +197,14 @@ do_recirc(void *aux, struct dp_packet *p)
     ctx->depth--;
 }
 
+static bool
+do_meter(void *aux, uint32_t meter_id, const struct dp_packet *p)
+{
+    struct fwd_ctx *ctx = aux;
+
+    return meter_execute(ctx->dp->meters, meter_id, p->len, ctx->now_ms);
+}
+
 static void
 stats_flush(struct fwd_ctx *ctx)
 {
@@ -246,6 +255,7 @@ static const struct act_ops fwd_act_ops = {
     .output = do_output,
     .userspace = do_userspace,
     .recirc = do_recirc,
+    .meter = do_meter,
 };
 
 /* Looks 'p' up and executes its flow, or sends it up as a miss.  Takes

@@ -17,6 +17,7 @@ static const struct genl_family *const families[] = {
     &genl_family_vport,
     &genl_family_flow,
     &genl_family_packet,
+    &genl_family_meter,
 };
 #define N_FAMILIES (sizeof families / sizeof families[0])
 

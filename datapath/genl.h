@@ -55,6 +55,7 @@ extern const struct genl_family genl_family_datapath;
 extern const struct genl_family genl_family_vport;
 extern const struct genl_family genl_family_flow;
 extern const struct genl_family genl_family_packet;
+extern const struct genl_family genl_family_meter;
 
 /* Handles one netlink message 'nlh' (already length-checked) from the
  * connection with port id 'portid'.  Appends the replies to 'r'.  If the

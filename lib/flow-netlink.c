@@ -422,6 +422,72 @@ parse_tunnel(struct fnl_parse *p, const struct nlattr *attr,
     return 0;
 }
 
+/* The longest MD type 2 context push_nsh takes: the NSH length field
+ * counts 4-byte words in 6 bits, less the 8-byte base header. */
+#define NSH_MD2_MAX 248
+
+int
+fnl_parse_nsh(const struct nlattr *attr, bool is_mask, bool is_push,
+              struct flow_nsh *nsh, const uint8_t **md2, size_t *md2_len,
+              const char **reason)
+{
+    const struct nlattr *nla;
+    bool base = false, md1 = false, has_md2 = false;
+    uint8_t mdtype = 0;
+    long rem;
+
+    memset(nsh, 0, sizeof *nsh);
+    NLA_FOR_EACH_NESTED (nla, rem, attr) {
+        uint16_t type = nla_type(nla);
+        size_t len = nla_len(nla);
+
+        if (type > OVS_NSH_KEY_ATTR_MAX || type == OVS_NSH_KEY_ATTR_UNSPEC
+            || !len_ok(len, nsh_lens[type].len)) {
+            return refuse(reason, "bad NSH key attribute");
+        }
+        if (type == OVS_NSH_KEY_ATTR_BASE) {
+            struct ovs_nsh_key_base b;
+
+            memcpy(&b, nla_data(nla), sizeof b);
+            nsh->flags = b.flags;
+            nsh->ttl = b.ttl;
+            nsh->mdtype = mdtype = b.mdtype;
+            nsh->np = b.np;
+            nsh->path_hdr = b.path_hdr;
+            base = true;
+        } else if (type == OVS_NSH_KEY_ATTR_MD1) {
+            memcpy(nsh->context, nla_data(nla), sizeof nsh->context);
+            md1 = true;
+        } else {
+            /* Type 2 metadata is not part of a flow key. */
+            if (!is_push) {
+                return refuse(reason, "NSH MD type 2 keys not supported");
+            }
+            if (!len || len > NSH_MD2_MAX) {
+                return refuse(reason, "NSH MD type 2 context too long");
+            }
+            if (md2) {
+                *md2 = nla_data(nla);
+                *md2_len = len;
+            }
+            has_md2 = true;
+        }
+    }
+    if (rem) {
+        return refuse(reason, "trailing bytes in NSH attributes");
+    }
+    if (md1 && has_md2) {
+        return refuse(reason, "NSH MD1 and MD2 are exclusive");
+    }
+    if (!is_mask && ((md1 && mdtype != 1) || (has_md2 && mdtype != 2))) {
+        return refuse(reason, "NSH metadata does not match its MD type");
+    }
+    if (is_push && (!base || (!md1 && !has_md2))) {
+        return refuse(reason, "push_nsh needs base and metadata");
+    }
+    return 0;
+}
+
 static int
 parse_eth_type(struct fnl_parse *p, uint64_t *attrs, struct flow_key *dst,
                bool is_mask)
@@ -516,7 +582,7 @@ parse_metadata(struct fnl_parse *p, uint64_t *attrs, struct flow_key *dst,
     if (!(*attrs & BIT(OVS_KEY_ATTR_ETHERNET))
         && (*attrs & BIT(OVS_KEY_ATTR_ETHERTYPE))) {
         if (!is_mask) {
-            return refuse(p->reason, "layer-3 packets are not supported");
+            dst->no_eth = 1;
         }
         return parse_eth_type(p, attrs, dst, is_mask);
     }
@@ -701,7 +767,12 @@ parse_fields(struct fnl_parse *p, uint64_t attrs, bool is_mask)
     }
 
     if (attrs & BIT(OVS_KEY_ATTR_NSH)) {
-        return refuse(p->reason, "NSH is not supported");
+        err = fnl_parse_nsh(a[OVS_KEY_ATTR_NSH], is_mask, false, &dst->nsh,
+                            NULL, NULL, p->reason);
+        if (err) {
+            return err;
+        }
+        attrs &= ~BIT(OVS_KEY_ATTR_NSH);
     }
 
     if (attrs & BIT(OVS_KEY_ATTR_MPLS)) {
@@ -945,9 +1016,11 @@ parse_mask(struct fnl_parse *p, const struct nlattr *mask, uint64_t *attrs)
     if (err) {
         return err;
     }
-    /* No VLAN tag, or a tag's presence, is always matched. */
+    /* No VLAN tag, or a tag's presence, is always matched, and so is
+     * whether the packet has an Ethernet header at all. */
     m->vlan_tci = 0xffff;
     m->cvlan_tci = 0xffff;
+    m->no_eth = 0xff;
     err = parse_vlans(p, attrs, true);
     if (!err) {
         err = parse_fields(p, *attrs, true);
@@ -1069,6 +1142,7 @@ fnl_parse_packet_md(const struct nlattr *key, struct dp_packet_md *md,
     md->priority = m.key.priority;
     md->skb_mark = m.key.skb_mark;
     md->tunnel = m.key.tunnel;
+    md->l3_type = m.key.no_eth ? m.key.eth_type : 0;
     return 0;
 }
 
@@ -1199,8 +1273,37 @@ put_vlan(struct put *w, uint16_t tpid, uint16_t tci, bool is_mask)
            && put_u16(w, OVS_KEY_ATTR_VLAN, tci);
 }
 
+/* The base header, and the MD type 1 context for such a key or any mask
+ * (type 2 metadata is not in the key), as the kernel reports them. */
 static bool
-put_l3(struct put *w, const struct flow_key *key, const struct flow_key *out)
+put_nsh(struct put *w, const struct flow_key *key, const struct flow_key *out,
+        bool is_mask)
+{
+    struct ovs_nsh_key_base b = {
+        .flags = out->nsh.flags,
+        .ttl = out->nsh.ttl,
+        .mdtype = out->nsh.mdtype,
+        .np = out->nsh.np,
+        .path_hdr = out->nsh.path_hdr,
+    };
+    struct nlattr *nest = mnl_attr_nest_start_check(w->nlh, w->buflen,
+                                                    OVS_KEY_ATTR_NSH);
+
+    if (!nest || !put(w, OVS_NSH_KEY_ATTR_BASE, sizeof b, &b)) {
+        return false;
+    }
+    if ((is_mask || key->nsh.mdtype == 1)
+        && !put(w, OVS_NSH_KEY_ATTR_MD1, sizeof out->nsh.context,
+                out->nsh.context)) {
+        return false;
+    }
+    mnl_attr_nest_end(w->nlh, nest);
+    return true;
+}
+
+static bool
+put_l3(struct put *w, const struct flow_key *key, const struct flow_key *out,
+       bool is_mask)
 {
     if (key->eth_type == htons(ETH_P_IP)) {
         struct ovs_key_ipv4 ip = {
@@ -1243,6 +1346,8 @@ put_l3(struct put *w, const struct flow_key *key, const struct flow_key *out)
 
         return put(w, OVS_KEY_ATTR_MPLS, n * sizeof(struct ovs_key_mpls),
                    out->mpls_lse);
+    } else if (key->eth_type == htons(ETH_P_NSH)) {
+        return put_nsh(w, key, out, is_mask);
     }
     return true;
 }
@@ -1304,6 +1409,12 @@ put_packet_fields(struct put *w, const struct flow_key *key,
     struct ovs_key_ethernet eth;
     bool ok = true;
 
+    if (key->no_eth) {
+        /* A layer-3 packet: its EtherType alone, as the kernel reports a
+         * key without MAC header. */
+        return put_u16(w, OVS_KEY_ATTR_ETHERTYPE, out->eth_type)
+               && put_l3(w, key, out, is_mask) && put_l4(w, key, out);
+    }
     memcpy(eth.eth_src, out->eth_src, ETH_ALEN);
     memcpy(eth.eth_dst, out->eth_dst, ETH_ALEN);
     if (!put(w, OVS_KEY_ATTR_ETHERNET, sizeof eth, &eth)) {
@@ -1351,7 +1462,7 @@ put_packet_fields(struct put *w, const struct flow_key *key,
     if (eth_type_is_vlan(key->eth_type)) {
         goto done;              /* a third tag: nothing more is known */
     }
-    ok = put_l3(w, key, out) && put_l4(w, key, out);
+    ok = put_l3(w, key, out, is_mask) && put_l4(w, key, out);
 
 done:
     if (in_encap) {

@@ -62,10 +62,23 @@ size_t fnl_get_ufid(const struct nlattr *attr, uint8_t ufid[FNL_UFID_MAX]);
  * but otherwise ignored (the datapath extracts them from the packet).
  * Geneve options go to 'tun_opts' (FLOW_TNL_OPTS_MAX bytes; may be NULL,
  * then they are checked and dropped).  Without OVS_KEY_ATTR_IN_PORT,
- * md->in_port is FNL_IN_PORT_NONE.  Returns 0 or -EINVAL. */
+ * md->in_port is FNL_IN_PORT_NONE.  A key with an EtherType but no
+ * Ethernet addresses names a layer-3 packet: md->l3_type gets that type.
+ * Returns 0 or -EINVAL. */
 struct dp_packet_md;
 int fnl_parse_packet_md(const struct nlattr *key, struct dp_packet_md *md,
                         uint8_t *tun_opts, const char **reason);
+
+/* Parses the nested attributes of OVS_KEY_ATTR_NSH 'attr' into 'nsh': as
+ * a flow key, a mask ('is_mask') or the argument of push_nsh ('is_push':
+ * the base header and MD1 or MD2 metadata required, MD2 allowed; its bytes
+ * are returned in *md2 and *md2_len if 'md2' is nonnull).  Checks lengths
+ * and that MD1/MD2 agree with the base's MD type, as the kernel does.
+ * Returns 0 or -EINVAL. */
+struct flow_nsh;
+int fnl_parse_nsh(const struct nlattr *attr, bool is_mask, bool is_push,
+                  struct flow_nsh *nsh, const uint8_t **md2,
+                  size_t *md2_len, const char **reason);
 
 /* Appends to 'nlh' (whose buffer has 'buflen' bytes in all) a nested
  * attribute 'type' (OVS_FLOW_ATTR_KEY, OVS_FLOW_ATTR_MASK or

@@ -423,6 +423,38 @@ parse_mpls(const struct frame *f, size_t l3, struct flow_key *key)
     key->mpls_labels = (uint8_t) ((1u << n) - 1);
 }
 
+/* NSH: version 0 only, MD type 1 (with its fixed 24-byte header) or 2;
+ * anything else leaves the NSH fields zero. */
+static void
+parse_nsh(const struct frame *f, size_t l3, struct flow_key *key)
+{
+    const uint8_t *nh = f->data + l3;
+    uint16_t vftl;
+    size_t len;
+
+    if (!frame_has(f, l3, 8)) {
+        return;
+    }
+    vftl = ntohs(get_be16(nh));
+    len = (vftl & 0x3f) * 4;
+    if ((vftl >> 14) != 0 || !frame_has(f, l3, len)) {
+        return;
+    }
+    if (nh[2] == 1) {
+        if (len != 24) {
+            return;
+        }
+        memcpy(key->nsh.context, nh + 8, sizeof key->nsh.context);
+    } else if (nh[2] != 2) {
+        return;
+    }
+    key->nsh.flags = (vftl >> 12) & 0x3;
+    key->nsh.ttl = (vftl >> 6) & 0x3f;
+    key->nsh.mdtype = nh[2];
+    key->nsh.np = nh[3];
+    key->nsh.path_hdr = get_be32(nh + 4);
+}
+
 static void
 extract_metadata(const struct dp_packet *p, struct flow_key *key)
 {
@@ -454,6 +486,33 @@ extract_metadata(const struct dp_packet *p, struct flow_key *key)
     }
 }
 
+/* The network header of EtherType key->eth_type at 'ofs'. */
+static inline void
+parse_l3(struct dp_packet *p, const struct frame *f, size_t ofs,
+         struct flow_key *key)
+{
+    set_ofs(&p->l3_ofs, ofs);
+    switch (ntohs(key->eth_type)) {
+    case ETH_P_IP:
+        parse_ipv4(p, f, ofs, key);
+        break;
+    case ETH_P_IPV6:
+        parse_ipv6(p, f, ofs, key);
+        break;
+    case ETH_P_ARP:
+    case ETH_P_RARP:
+        parse_arp(f, ofs, key);
+        break;
+    case ETH_P_MPLS_UC:
+    case ETH_P_MPLS_MC:
+        parse_mpls(f, ofs, key);
+        break;
+    case ETH_P_NSH:
+        parse_nsh(f, ofs, key);
+        break;
+    }
+}
+
 void
 flow_extract(struct dp_packet *p, struct flow_key *key)
 {
@@ -465,6 +524,14 @@ flow_extract(struct dp_packet *p, struct flow_key *key)
     p->l4_ofs = DP_OFS_NONE;
     extract_metadata(p, key);
 
+    if (__builtin_expect(p->md.l3_type != 0, 0)) {
+        /* A layer-3 packet (after pop_eth): the type is metadata, the
+         * network header comes first. */
+        key->no_eth = 1;
+        key->eth_type = p->md.l3_type;
+        parse_l3(p, &f, 0, key);
+        return;
+    }
     if (!frame_has(&f, 0, ETH_HLEN)) {
         return;
     }
@@ -475,24 +542,7 @@ flow_extract(struct dp_packet *p, struct flow_key *key)
         parse_vlan_tag(&f, &ofs, &key->cvlan_tpid, &key->cvlan_tci);
     }
     key->eth_type = parse_ethertype(&f, &ofs);
-    set_ofs(&p->l3_ofs, ofs);
-
-    switch (ntohs(key->eth_type)) {
-    case ETH_P_IP:
-        parse_ipv4(p, &f, ofs, key);
-        break;
-    case ETH_P_IPV6:
-        parse_ipv6(p, &f, ofs, key);
-        break;
-    case ETH_P_ARP:
-    case ETH_P_RARP:
-        parse_arp(&f, ofs, key);
-        break;
-    case ETH_P_MPLS_UC:
-    case ETH_P_MPLS_MC:
-        parse_mpls(&f, ofs, key);
-        break;
-    }
+    parse_l3(p, &f, ofs, key);
 }
 
 uint32_t

@@ -11,6 +11,7 @@
  *     sha/tha in arp_sha/arp_tha.
  *   - ICMP/ICMPv6: type in tp_src, code in tp_dst (each htons(u8)).
  *   - ND: target in nd_target, sll/tll in arp_sha/arp_tha.
+ *   - NSH: the header in 'nsh', which shares ipv6_src/ipv6_dst.
  * vlan_tci carries VLAN_CFI (0x1000) when a tag is present, as
  * OVS_KEY_ATTR_VLAN does.  Unused fields are zero (keys are memset before
  * extraction), which is what makes word-wise hashing valid.
@@ -30,6 +31,20 @@
 struct dp_packet;
 
 #define FLOW_MAX_MPLS_LABELS 3
+#define FLOW_NSH_CONTEXTS 4
+
+/* The NSH base and service path headers (OVS_NSH_KEY_ATTR_BASE) and the
+ * MD type 1 context (OVS_NSH_KEY_ATTR_MD1); type 2 metadata is not in the
+ * key (its context stays zero), as in the kernel. */
+struct flow_nsh {
+    uint8_t flags;              /* the O and U bits, 2 bits */
+    uint8_t ttl;                /* 6 bits */
+    uint8_t mdtype;
+    uint8_t np;                 /* next protocol: 1 IPv4, 2 IPv6, 3 Ethernet,
+                                 * 4 NSH, 5 MPLS */
+    uint32_t path_hdr;          /* be32: SPI << 8 | SI */
+    uint32_t context[FLOW_NSH_CONTEXTS];        /* be32 */
+};
 #define FLOW_VLAN_CFI 0x1000    /* host order; htons() it for the key */
 
 struct flow_key {
@@ -51,7 +66,10 @@ struct flow_key {
     uint16_t cvlan_tci;         /* be16 */
     uint8_t mpls_labels;        /* bit i set: mpls_lse[i] present (0, 1, 3
                                  * or 7), the kernel's num_labels_mask */
-    uint8_t pad1;
+    uint8_t no_eth;             /* 1: layer-3 packet (packet_type ns=1,
+                                 * type eth_type) without Ethernet header:
+                                 * the L2 fields are zero.  Every mask
+                                 * matches it exactly. */
     uint32_t mpls_lse[FLOW_MAX_MPLS_LABELS];    /* be32 */
 
     /* L3 */
@@ -62,8 +80,15 @@ struct flow_key {
     uint32_t ipv6_label;        /* be32, low 20 bits */
     uint32_t ipv4_src;          /* be32; also ARP sip */
     uint32_t ipv4_dst;          /* be32; also ARP tip */
-    uint8_t ipv6_src[16];
-    uint8_t ipv6_dst[16];
+    union {
+        struct {
+            uint8_t ipv6_src[16];
+            uint8_t ipv6_dst[16];
+        };
+        /* An NSH packet (eth_type 0x894f) has no IP addresses: its header
+         * shares their room, as in the kernel's key. */
+        struct flow_nsh nsh;
+    };
     uint8_t nd_target[16];
     uint8_t arp_sha[6];         /* also ND sll */
     uint8_t arp_tha[6];         /* also ND tll */
@@ -92,7 +117,8 @@ _Static_assert(FLOW_KEY_FIXED_LEN % 8 == 0,
  * A malformed or truncated header stops extraction at that layer: the
  * fields found so far are kept and the rest stay zero, as the kernel does
  * (for example a truncated TCP header leaves tp_src/tp_dst zero).  Never
- * reads outside the frame. */
+ * reads outside the frame.  A packet whose p->md.l3_type is set has no
+ * Ethernet header: its key gets no_eth and that EtherType. */
 void flow_extract(struct dp_packet *p, struct flow_key *key);
 
 /* Hash of the whole key (fixed part plus tun_opts in use), for the

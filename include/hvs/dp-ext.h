@@ -70,6 +70,7 @@ struct hvs_nl_membership {
 #define HVS_GENL_ID_VPORT    0x21
 #define HVS_GENL_ID_FLOW     0x22
 #define HVS_GENL_ID_PACKET   0x23
+#define HVS_GENL_ID_METER    0x24
 #define HVS_GENL_MCGRP_VPORT 0x20
 
 /* Default control socket path below the run directory. */

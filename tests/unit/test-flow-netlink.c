@@ -395,11 +395,18 @@ fill_nothing(struct nlmsghdr *nlh)
     mnl_attr_put_u32(nlh, OVS_KEY_ATTR_IN_PORT, 1);
 }
 
+/* A layer-3 key still needs a real EtherType. */
 static void
-fill_layer3(struct nlmsghdr *nlh)
+fill_layer3_802_2(struct nlmsghdr *nlh)
+{
+    put_be16(nlh, OVS_KEY_ATTR_ETHERTYPE, 0x0500);
+}
+
+/* ... and the attributes its protocol implies. */
+static void
+fill_layer3_no_ipv4(struct nlmsghdr *nlh)
 {
     put_be16(nlh, OVS_KEY_ATTR_ETHERTYPE, 0x0800);
-    put_ipv4(nlh, 1, 2, 0, 0);
 }
 
 static void
@@ -550,17 +557,52 @@ fill_erspan(struct nlmsghdr *nlh)
     put_eth(nlh, MAC_A, MAC_B);
 }
 
+/* An NSH key: base of MD type 'mdtype', then MD1 (16 bytes) or MD2
+ * ('md2' bytes) as asked. */
 static void
-fill_nsh(struct nlmsghdr *nlh)
+put_nsh_key(struct nlmsghdr *nlh, uint8_t mdtype, bool md1, size_t md2)
 {
+    struct ovs_nsh_key_base base = {
+        .ttl = 63, .mdtype = mdtype, .np = 3, .path_hdr = htonl(0x1234ff),
+    };
+    struct ovs_nsh_key_md1 m1 = { { htonl(0x11223344), 0, 0, 4 } };
+    uint8_t m2[8] = { 0 };
     struct nlattr *n;
-    struct ovs_nsh_key_base base = { .mdtype = 1 };
 
+    mnl_attr_put_u32(nlh, OVS_KEY_ATTR_IN_PORT, 1);
     put_eth(nlh, MAC_A, MAC_B);
     put_be16(nlh, OVS_KEY_ATTR_ETHERTYPE, 0x894f);
     n = mnl_attr_nest_start(nlh, OVS_KEY_ATTR_NSH);
     mnl_attr_put(nlh, OVS_NSH_KEY_ATTR_BASE, sizeof base, &base);
+    if (md1) {
+        mnl_attr_put(nlh, OVS_NSH_KEY_ATTR_MD1, sizeof m1, &m1);
+    }
+    if (md2) {
+        mnl_attr_put(nlh, OVS_NSH_KEY_ATTR_MD2, md2, m2);
+    }
     mnl_attr_nest_end(nlh, n);
+}
+
+/* MD1 context under MD type 2. */
+static void
+fill_nsh(struct nlmsghdr *nlh)
+{
+    put_nsh_key(nlh, 2, true, 0);
+}
+
+/* Type 2 metadata is never part of a flow key. */
+static void
+fill_nsh_md2(struct nlmsghdr *nlh)
+{
+    put_nsh_key(nlh, 2, false, 8);
+}
+
+/* NSH without its nested attribute. */
+static void
+fill_nsh_missing(struct nlmsghdr *nlh)
+{
+    put_eth(nlh, MAC_A, MAC_B);
+    put_be16(nlh, OVS_KEY_ATTR_ETHERTYPE, 0x894f);
 }
 
 static void
@@ -579,7 +621,8 @@ test_key_refusals(void **state)
     assert_key_refused(fill_ct_zone);
     assert_key_refused(fill_ct_tuple);
     assert_key_refused(fill_nothing);
-    assert_key_refused(fill_layer3);
+    assert_key_refused(fill_layer3_802_2);
+    assert_key_refused(fill_layer3_no_ipv4);
     assert_key_refused(fill_frag_range);
     assert_key_refused(fill_arp_op);
     assert_key_refused(fill_vlan_no_cfi);
@@ -595,6 +638,8 @@ test_key_refusals(void **state)
     assert_key_refused(fill_geneve_6);
     assert_key_refused(fill_erspan);
     assert_key_refused(fill_nsh);
+    assert_key_refused(fill_nsh_md2);
+    assert_key_refused(fill_nsh_missing);
 }
 
 static void
@@ -1131,13 +1176,21 @@ test_packet_md(void **state)
                      -EINVAL);
     assert_non_null(reason);
 
-    /* Layer-3 packets are not supported. */
+    /* An EtherType without Ethernet names a layer-3 packet; with
+     * Ethernet the packet is a frame. */
     nlh = msg_init(&msg);
     key = mnl_attr_nest_start(nlh, OVS_PACKET_ATTR_KEY);
     put_be16(nlh, OVS_KEY_ATTR_ETHERTYPE, 0x0800);
     mnl_attr_nest_end(nlh, key);
-    assert_int_equal(fnl_parse_packet_md(key, &md, tun_opts, &reason),
-                     -EINVAL);
+    assert_int_equal(fnl_parse_packet_md(key, &md, tun_opts, &reason), 0);
+    assert_int_equal(md.l3_type, htons(0x0800));
+    nlh = msg_init(&msg);
+    key = mnl_attr_nest_start(nlh, OVS_PACKET_ATTR_KEY);
+    put_eth(nlh, MAC_A, MAC_B);
+    put_be16(nlh, OVS_KEY_ATTR_ETHERTYPE, 0x0800);
+    mnl_attr_nest_end(nlh, key);
+    assert_int_equal(fnl_parse_packet_md(key, &md, tun_opts, &reason), 0);
+    assert_int_equal(md.l3_type, 0);
 
     /* A tunnel without TTL is refused as in a flow key. */
     nlh = msg_init(&msg);
@@ -1171,6 +1224,210 @@ test_upcall_key_from_packet(void **state)
     dp_packet_free(p);
     assert_int_equal(fnl_put_key(nlh, sizeof msg.buf, OVS_PACKET_ATTR_KEY,
                                  &k, &k, false), 0);
+    assert_int_equal(parse(mnl_nlmsg_get_payload(nlh), NULL, &m), 0);
+    assert_memory_equal(&m.key, &k, sizeof k);
+}
+
+/* recirc_id(7),in_port(1),eth_type(0x0800),ipv4(...),icmp(8,0): the key
+ * of an IPv4 packet without Ethernet header (packet_type(ns=1,id=0x800)
+ * as Open vSwitch writes it, which dpif-netlink sends this way). */
+static struct nlattr *
+put_l3_key(struct nlmsghdr *nlh, uint16_t type, bool is_mask)
+{
+    struct nlattr *nest = mnl_attr_nest_start(nlh, type);
+    struct ovs_key_icmp icmp = { is_mask ? 0xff : 8, is_mask ? 0xff : 0 };
+
+    mnl_attr_put_u32(nlh, OVS_KEY_ATTR_RECIRC_ID, is_mask ? ~0u : 7);
+    mnl_attr_put_u32(nlh, OVS_KEY_ATTR_IN_PORT, is_mask ? ~0u : 1);
+    put_be16(nlh, OVS_KEY_ATTR_ETHERTYPE, is_mask ? 0xffff : 0x0800);
+    if (is_mask) {
+        put_ipv4_ttl(nlh, 0, 0xffffffff, 0xff, 0, 0xff);
+    } else {
+        put_ipv4(nlh, 0x0a000001, 0x0a000002, IPPROTO_ICMP, 0);
+    }
+    mnl_attr_put(nlh, OVS_KEY_ATTR_ICMP, sizeof icmp, &icmp);
+    mnl_attr_nest_end(nlh, nest);
+    return nest;
+}
+
+static bool
+has_attr(const struct nlattr *nest, uint16_t type)
+{
+    const struct nlattr *a;
+
+    mnl_attr_for_each_nested(a, nest) {
+        if (mnl_attr_get_type(a) == type) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+test_layer3_key(void **state)
+{
+    struct msg msg;
+    struct nlmsghdr *nlh = msg_init(&msg);
+    struct flow_match m;
+
+    (void) state;
+    struct nlattr *k = put_l3_key(nlh, OVS_FLOW_ATTR_KEY, false);
+    struct nlattr *mk = put_l3_key(nlh, OVS_FLOW_ATTR_MASK, true);
+    assert_int_equal(parse(k, mk, &m), 0);
+    assert_int_equal(m.key.no_eth, 1);
+    assert_int_equal(m.mask.no_eth, 0xff);
+    assert_int_equal(m.key.eth_type, htons(0x0800));
+    assert_int_equal(m.mask.eth_type, 0xffff);
+    assert_int_equal(m.key.recirc_id, 7);
+    assert_int_equal(m.key.ipv4_dst, htonl(0x0a000002));
+    assert_int_equal(m.key.ipv4_src, 0);            /* masked out */
+    assert_int_equal(m.key.tp_src, htons(8));
+    assert_round_trip(&m);
+
+    /* Dumped, it has an EtherType and no Ethernet attribute. */
+    struct msg out;
+    struct nlmsghdr *o = msg_init(&out);
+    assert_int_equal(fnl_put_key(o, sizeof out.buf, OVS_FLOW_ATTR_KEY,
+                                 &m.key, &m.key, false), 0);
+    const struct nlattr *ok = mnl_nlmsg_get_payload(o);
+    assert_true(has_attr(ok, OVS_KEY_ATTR_ETHERTYPE));
+    assert_true(has_attr(ok, OVS_KEY_ATTR_IPV4));
+    assert_false(has_attr(ok, OVS_KEY_ATTR_ETHERNET));
+
+    /* An Ethernet frame's mask never matches a layer-3 packet: every mask
+     * matches no_eth. */
+    nlh = msg_init(&msg);
+    k = put_tcp_key(nlh, OVS_FLOW_ATTR_KEY);
+    assert_int_equal(parse(k, NULL, &m), 0);
+    assert_int_equal(m.key.no_eth, 0);
+    assert_int_equal(m.mask.no_eth, 0xff);
+
+    /* A mask with Ethernet addresses for a layer-3 key is refused. */
+    nlh = msg_init(&msg);
+    k = put_l3_key(nlh, OVS_FLOW_ATTR_KEY, false);
+    mk = mnl_attr_nest_start(nlh, OVS_FLOW_ATTR_MASK);
+    put_eth(nlh, MAC_A, MAC_B);
+    put_be16(nlh, OVS_KEY_ATTR_ETHERTYPE, 0xffff);
+    mnl_attr_nest_end(nlh, mk);
+    assert_int_equal(parse(k, mk, &m), -EINVAL);
+}
+
+static void
+test_nsh_key(void **state)
+{
+    struct msg msg;
+    struct nlmsghdr *nlh = msg_init(&msg);
+    struct flow_match m;
+
+    (void) state;
+    struct nlattr *k = mnl_attr_nest_start(nlh, OVS_FLOW_ATTR_KEY);
+    put_nsh_key(nlh, 1, true, 0);
+    mnl_attr_nest_end(nlh, k);
+    assert_int_equal(parse(k, NULL, &m), 0);
+    assert_int_equal(m.key.eth_type, htons(0x894f));
+    assert_int_equal(m.key.nsh.mdtype, 1);
+    assert_int_equal(m.key.nsh.np, 3);
+    assert_int_equal(m.key.nsh.ttl, 63);
+    assert_int_equal(m.key.nsh.path_hdr, htonl(0x1234ff));
+    assert_int_equal(m.key.nsh.context[0], htonl(0x11223344));
+    assert_int_equal(m.key.nsh.context[3], 4);
+    assert_int_equal(m.mask.nsh.path_hdr, 0xffffffff);
+    assert_round_trip(&m);
+
+    /* A mask that matches only the port and the SPI. */
+    nlh = msg_init(&msg);
+    k = mnl_attr_nest_start(nlh, OVS_FLOW_ATTR_KEY);
+    put_nsh_key(nlh, 1, true, 0);
+    mnl_attr_nest_end(nlh, k);
+    struct nlattr *mk = mnl_attr_nest_start(nlh, OVS_FLOW_ATTR_MASK);
+    mnl_attr_put_u32(nlh, OVS_KEY_ATTR_IN_PORT, UINT32_MAX);
+    put_eth(nlh, MAC_A, MAC_A);
+    put_be16(nlh, OVS_KEY_ATTR_ETHERTYPE, 0xffff);
+    struct nlattr *n = mnl_attr_nest_start(nlh, OVS_KEY_ATTR_NSH);
+    struct ovs_nsh_key_base b = { .path_hdr = htonl(0xffffff00) };
+    mnl_attr_put(nlh, OVS_NSH_KEY_ATTR_BASE, sizeof b, &b);
+    mnl_attr_nest_end(nlh, n);
+    mnl_attr_nest_end(nlh, mk);
+    assert_int_equal(parse(k, mk, &m), 0);
+    assert_int_equal(m.key.nsh.path_hdr, htonl(0x123400));
+    assert_int_equal(m.key.nsh.ttl, 0);
+    assert_int_equal(m.key.nsh.context[0], 0);
+    assert_round_trip(&m);
+
+    /* A type-2 key dumps no MD1. */
+    nlh = msg_init(&msg);
+    k = mnl_attr_nest_start(nlh, OVS_FLOW_ATTR_KEY);
+    put_nsh_key(nlh, 2, false, 0);
+    mnl_attr_nest_end(nlh, k);
+    assert_int_equal(parse(k, NULL, &m), 0);
+    struct msg out;
+    struct nlmsghdr *o = msg_init(&out);
+    assert_int_equal(fnl_put_key(o, sizeof out.buf, OVS_FLOW_ATTR_KEY,
+                                 &m.key, &m.key, false), 0);
+    const struct nlattr *a, *nsh = NULL;
+    mnl_attr_for_each_nested(a, (const struct nlattr *)
+                             mnl_nlmsg_get_payload(o)) {
+        if (mnl_attr_get_type(a) == OVS_KEY_ATTR_NSH) {
+            nsh = a;
+        }
+    }
+    assert_non_null(nsh);
+    assert_true(has_attr(nsh, OVS_NSH_KEY_ATTR_BASE));
+    assert_false(has_attr(nsh, OVS_NSH_KEY_ATTR_MD1));
+
+    /* push_nsh's form: MD2 allowed there, base and metadata required. */
+    struct flow_nsh fn;
+    const uint8_t *md2 = NULL;
+    size_t md2_len = 0;
+    const char *why;
+    nlh = msg_init(&msg);
+    n = mnl_attr_nest_start(nlh, OVS_ACTION_ATTR_PUSH_NSH);
+    struct ovs_nsh_key_base b2 = { .mdtype = 2, .ttl = 5 };
+    mnl_attr_put(nlh, OVS_NSH_KEY_ATTR_BASE, sizeof b2, &b2);
+    mnl_attr_put(nlh, OVS_NSH_KEY_ATTR_MD2, 8, "abcdefgh");
+    mnl_attr_nest_end(nlh, n);
+    assert_int_equal(fnl_parse_nsh(n, false, true, &fn, &md2, &md2_len,
+                                   &why), 0);
+    assert_int_equal(md2_len, 8);
+    assert_memory_equal(md2, "abcdefgh", 8);
+    assert_int_equal(fn.ttl, 5);
+    assert_int_equal(fnl_parse_nsh(n, false, false, &fn, NULL, NULL, &why),
+                     -EINVAL);
+    nlh = msg_init(&msg);
+    n = mnl_attr_nest_start(nlh, OVS_ACTION_ATTR_PUSH_NSH);
+    mnl_attr_put(nlh, OVS_NSH_KEY_ATTR_BASE, sizeof b2, &b2);
+    mnl_attr_nest_end(nlh, n);
+    assert_int_equal(fnl_parse_nsh(n, false, true, &fn, NULL, NULL, &why),
+                     -EINVAL);
+}
+
+static void
+test_layer3_upcall_key(void **state)
+{
+    /* An IPv4 packet without Ethernet (after pop_eth and recirc): its
+     * extracted key puts and parses back exactly. */
+    static const uint8_t pkt[] = {
+        0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0,
+        10, 0, 0, 1, 10, 0, 0, 2,
+        8, 0, 0, 0, 0, 0, 0, 0,
+    };
+    struct dp_packet *p = dp_packet_copy_from(pkt, sizeof pkt, 0);
+    struct msg msg;
+    struct nlmsghdr *nlh = msg_init(&msg);
+    struct flow_key k;
+    struct flow_match m;
+
+    (void) state;
+    assert_non_null(p);
+    p->md.in_port = 5;
+    p->md.l3_type = htons(0x0800);
+    flow_extract(p, &k);
+    dp_packet_free(p);
+    assert_int_equal(k.no_eth, 1);
+    assert_int_equal(fnl_put_key(nlh, sizeof msg.buf, OVS_PACKET_ATTR_KEY,
+                                 &k, &k, false), 0);
+    assert_false(has_attr(mnl_nlmsg_get_payload(nlh),
+                          OVS_KEY_ATTR_ETHERNET));
     assert_int_equal(parse(mnl_nlmsg_get_payload(nlh), NULL, &m), 0);
     assert_memory_equal(&m.key, &k, sizeof k);
 }
@@ -1240,6 +1497,9 @@ main(void)
         cmocka_unit_test(test_packet_md),
         cmocka_unit_test(test_upcall_key_from_packet),
         cmocka_unit_test(test_ufid),
+        cmocka_unit_test(test_layer3_key),
+        cmocka_unit_test(test_nsh_key),
+        cmocka_unit_test(test_layer3_upcall_key),
         cmocka_unit_test(test_unmasked_key),
     };
 

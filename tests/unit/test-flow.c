@@ -524,6 +524,141 @@ test_mpls(void **state)
     assert_int_equal(k.mpls_lse[2], htonl(3 << 12));
 }
 
+/* Layer-3 packets (p->md.l3_type set, as after pop_eth): no Ethernet
+ * header, the network header at offset 0. */
+static void
+extract_l3(const struct frame *f, uint16_t type, struct flow_key *key,
+           uint16_t *l3, uint16_t *l4)
+{
+    struct dp_packet *p = dp_packet_copy_from(f->b, f->n, 0);
+
+    assert_non_null(p);
+    p->md.in_port = 7;
+    p->md.recirc_id = 3;
+    p->md.l3_type = htons(type);
+    flow_extract(p, key);
+    *l3 = p->l3_ofs;
+    *l4 = p->l4_ofs;
+    dp_packet_free(p);
+}
+
+static void
+test_layer3(void **state)
+{
+    static const uint8_t zero[6];
+    struct frame f = { .n = 0 };
+    struct flow_key k;
+    uint16_t l3, l4;
+
+    (void) state;
+    fr_ipv4(&f, IPPROTO_TCP, 0, 0);
+    fr_tcp(&f, 1234, 80, 0x12);
+    extract_l3(&f, 0x0800, &k, &l3, &l4);
+    assert_int_equal(k.no_eth, 1);
+    assert_int_equal(k.eth_type, htons(0x0800));
+    assert_memory_equal(k.eth_src, zero, 6);
+    assert_memory_equal(k.eth_dst, zero, 6);
+    assert_int_equal(k.vlan_tci, 0);
+    assert_int_equal(k.in_port, 7);
+    assert_int_equal(k.recirc_id, 3);
+    assert_int_equal(k.ipv4_src, htonl(0x0a000001));
+    assert_int_equal(k.ip_proto, IPPROTO_TCP);
+    assert_int_equal(k.tp_dst, htons(80));
+    assert_int_equal(l3, 0);
+    assert_int_equal(l4, 20);
+
+    /* The same bytes as an Ethernet frame are something else entirely,
+     * and the keys differ in no_eth even where the fields agree. */
+    struct flow_key e;
+    extract(&f, &e, NULL, NULL);
+    assert_int_equal(e.no_eth, 0);
+    assert_false(flow_key_equal(&k, &e));
+
+    /* MPLS without Ethernet. */
+    f.n = 0;
+    fr_be32(&f, (2 << 12) | 0x100 | 64);
+    fr_ipv4(&f, IPPROTO_UDP, 0, 0);
+    extract_l3(&f, 0x8847, &k, &l3, &l4);
+    assert_int_equal(k.eth_type, htons(0x8847));
+    assert_int_equal(k.mpls_labels, 1);
+    assert_int_equal(k.mpls_lse[0], htonl((2 << 12) | 0x100 | 64));
+
+    /* A truncated header leaves the fields zero, as for frames. */
+    f.n = 10;
+    extract_l3(&f, 0x0800, &k, &l3, &l4);
+    assert_int_equal(k.no_eth, 1);
+    assert_int_equal(k.ipv4_src, 0);
+    assert_int_equal(l4, DP_OFS_NONE);
+}
+
+static void
+fr_nsh(struct frame *f, uint16_t vftl, uint8_t mdtype, uint8_t np)
+{
+    fr_be16(f, vftl);
+    fr_u8(f, mdtype);
+    fr_u8(f, np);
+    fr_be32(f, (0x100 << 8) | 3);       /* SPI 0x100, SI 3 */
+}
+
+static void
+test_nsh(void **state)
+{
+    struct frame f = { .n = 0 };
+    struct flow_key k;
+    uint16_t l3;
+
+    (void) state;
+    /* O bit set, TTL 63, 6 words, MD type 1, next protocol Ethernet. */
+    fr_eth(&f, 0x894f);
+    fr_nsh(&f, 0x2000 | (63 << 6) | 6, 1, 3);
+    for (uint32_t i = 1; i <= 4; i++) {
+        fr_be32(&f, i);
+    }
+    fr_eth(&f, 0x0800);
+    fr_ipv4(&f, IPPROTO_UDP, 0, 0);
+    extract(&f, &k, &l3, NULL);
+    assert_int_equal(k.eth_type, htons(0x894f));
+    assert_int_equal(l3, 14);
+    assert_int_equal(k.nsh.flags, 2);
+    assert_int_equal(k.nsh.ttl, 63);
+    assert_int_equal(k.nsh.mdtype, 1);
+    assert_int_equal(k.nsh.np, 3);
+    assert_int_equal(k.nsh.path_hdr, htonl(0x10003));
+    assert_int_equal(k.nsh.context[0], htonl(1));
+    assert_int_equal(k.nsh.context[3], htonl(4));
+    assert_int_equal(k.ipv4_src, 0);            /* not looked into */
+
+    /* Truncated inside the context: nothing. */
+    extract_n(&f, 14 + 20, &k, NULL, NULL);
+    assert_int_equal(k.nsh.mdtype, 0);
+    assert_int_equal(k.nsh.path_hdr, 0);
+
+    /* MD type 2: base only, any length. */
+    f.n = 0;
+    fr_eth(&f, 0x894f);
+    fr_nsh(&f, (63 << 6) | 3, 2, 1);
+    fr_be32(&f, 0xdeadbeef);
+    extract(&f, &k, NULL, NULL);
+    assert_int_equal(k.nsh.mdtype, 2);
+    assert_int_equal(k.nsh.np, 1);
+    assert_int_equal(k.nsh.context[0], 0);
+
+    /* Version 1, MD type 1 of the wrong length, unknown MD type: the
+     * header is not taken. */
+    static const uint16_t vftl[] = { 0x4000 | 6, 5, 6 };
+    static const uint8_t mdt[] = { 1, 1, 3 };
+    for (int i = 0; i < 3; i++) {
+        f.n = 0;
+        fr_eth(&f, 0x894f);
+        fr_nsh(&f, vftl[i], mdt[i], 3);
+        fr_zero(&f, 16);
+        extract(&f, &k, NULL, NULL);
+        assert_int_equal(k.eth_type, htons(0x894f));
+        assert_int_equal(k.nsh.mdtype, 0);
+        assert_int_equal(k.nsh.path_hdr, 0);
+    }
+}
+
 static void
 test_ipv6_tcp(void **state)
 {
@@ -822,6 +957,8 @@ main(void)
         cmocka_unit_test(test_llc_snap),
         cmocka_unit_test(test_arp),
         cmocka_unit_test(test_mpls),
+        cmocka_unit_test(test_layer3),
+        cmocka_unit_test(test_nsh),
         cmocka_unit_test(test_ipv6_tcp),
         cmocka_unit_test(test_ipv6_ext_headers),
         cmocka_unit_test(test_ipv6_fragments),
