@@ -324,3 +324,24 @@ def test_netdev_port_is_taken_from_the_host_stack(topo, dpd_factory):
 
     d.dpctl("del-if", "dp0", port)
     assert run(ping, ns=vm1, check=False).returncode == 0
+
+
+def test_interface_moved_to_another_namespace_leaves_the_datapath(
+        topo, dpd_factory):
+    """As the kernel's dp_notify on NETDEV_UNREGISTER: an interface moved
+    into another network namespace leaves the datapath, with an
+    OVS_VPORT_CMD_DEL notification."""
+    sw, vm1, vm2, d = two_vms(topo, dpd_factory)
+    c = d.client()
+    c.join(c.mcgroup("ovs_vport", "ovs_vport"))
+    c.dp_get("dp0")
+    other = topo.ns("elsewhere")
+    run(["ip", "link", "set", topo.prefix + "v2", "netns", other], ns=sw)
+    t, f, s, body = c.recv_async(timeout=5)
+    assert t == c.family("ovs_vport")
+    assert body[0] == hvsnl.OVS_VPORT_CMD_DEL
+    attrs = hvsnl.parse_attrs(body[8:])
+    assert attrs[hvsnl.OVS_VPORT_ATTR_NAME].rstrip(b"\0").decode() \
+        == topo.prefix + "v2"
+    assert "port 2" not in d.dpctl("show").stdout
+    assert d.alive()
