@@ -10,24 +10,9 @@
 
 #include <cmocka.h>
 
-#include "csum.h"
+#include "ref-bytes.h"
 
-/* Reference one's-complement sum (not complemented), host order. */
-static uint32_t
-ref_sum(const uint8_t *d, size_t n, uint32_t s)
-{
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        s += (uint32_t) (d[i] << 8 | d[i + 1]);
-        s = (s & 0xffff) + (s >> 16);
-    }
-    if (n & 1) {
-        s += (uint32_t) d[n - 1] << 8;
-    }
-    while (s >> 16) {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    return s;
-}
+#include "csum.h"
 
 static uint16_t
 ref_csum(const uint8_t *d, size_t n)

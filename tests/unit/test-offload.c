@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "ref-bytes.h"
+
 #include "offload.h"
 #include "packet.h"
 
@@ -20,49 +22,6 @@
 #endif
 
 /* ---- reference checksum and packet builder ------------------------- */
-
-static uint32_t
-ref_sum(const uint8_t *d, size_t n, uint32_t s)
-{
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        s += (uint32_t) (d[i] << 8 | d[i + 1]);
-        s = (s & 0xffff) + (s >> 16);
-    }
-    if (n & 1) {
-        s += (uint32_t) d[n - 1] << 8;
-    }
-    while (s >> 16) {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    return s;
-}
-
-static uint16_t
-be16(const uint8_t *p)
-{
-    return (uint16_t) (p[0] << 8 | p[1]);
-}
-
-static uint32_t
-be32(const uint8_t *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
-           | (uint32_t) p[2] << 8 | p[3];
-}
-
-static void
-put_be16(uint8_t *p, uint16_t v)
-{
-    p[0] = v >> 8;
-    p[1] = v & 0xff;
-}
-
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-    put_be16(p, v >> 16);
-    put_be16(p + 2, v & 0xffff);
-}
 
 /* Pseudo-header sum of the IP header at 'ip' for an L4 of 'len' bytes. */
 static uint32_t
