@@ -180,7 +180,9 @@ class Switch:
         self.db_sock = os.path.join(self.rundir, "db.sock")
         self.db = os.path.join(self.rundir, "conf.db")
         self.procs = {}
-        if ovsdb == "hvs" and os.path.exists(HVS_OVSDB):
+        self.ovsdb_kind = "hvs" if (ovsdb == "hvs"
+                                    and os.path.exists(HVS_OVSDB)) else "debian"
+        if self.ovsdb_kind == "hvs":
             cmd = [HVS_OVSDB, self.db, "--rundir=" + self.rundir,
                    "--remote=punix:" + self.db_sock,
                    "--log-file=" + os.path.join(self.rundir, "ovsdb.log")]
@@ -249,10 +251,13 @@ class Switch:
         problems = []
         for name in list(self.procs):
             rc, err = self.stop(name)
-            if name == "vswitchd" and (rc != 0 or "Sanitizer" in err
-                                       or "runtime error" in err):
-                problems.append("hvs-vswitchd exit %s:\n%s" % (rc,
-                                                               err[-6000:]))
+            ours = name == "vswitchd" or (name == "ovsdb"
+                                          and self.ovsdb_kind == "hvs")
+            if ours and (rc != 0 or "Sanitizer" in err
+                         or "runtime error" in err):
+                problems.append("%s exit %s:\n%s" % (
+                    "hvs-vswitchd" if name == "vswitchd" else "hvs-ovsdb",
+                    rc, err[-6000:]))
         return problems
 
 
