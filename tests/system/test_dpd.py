@@ -156,6 +156,15 @@ def test_flows_outlive_their_client(topo, dpd_factory):
     assert ping.returncode == 0
 
 
+def expect_vport_del(c, name):
+    """The next notification 'c' gets is OVS_VPORT_CMD_DEL for 'name'."""
+    t, f, s, body = c.recv_async(timeout=5)
+    assert t == c.family("ovs_vport")
+    assert body[0] == hvsnl.OVS_VPORT_CMD_DEL
+    attrs = hvsnl.parse_attrs(body[8:])
+    assert attrs[hvsnl.OVS_VPORT_ATTR_NAME].rstrip(b"\0").decode() == name
+
+
 def test_vanished_interface_deletes_its_port(topo, dpd_factory):
     """As the kernel's dp_notify: the vport goes with its host interface,
     and subscribers of the ovs_vport group hear OVS_VPORT_CMD_DEL."""
@@ -164,12 +173,7 @@ def test_vanished_interface_deletes_its_port(topo, dpd_factory):
     c.join(c.mcgroup("ovs_vport", "ovs_vport"))
     c.dp_get("dp0")          # the join is ordered before this request
     run(["ip", "link", "del", topo.prefix + "v2"], ns=sw)
-    t, f, s, body = c.recv_async(timeout=5)
-    assert t == c.family("ovs_vport")
-    assert body[0] == hvsnl.OVS_VPORT_CMD_DEL
-    attrs = hvsnl.parse_attrs(body[8:])
-    assert attrs[hvsnl.OVS_VPORT_ATTR_NAME].rstrip(b"\0").decode() \
-        == topo.prefix + "v2"
+    expect_vport_del(c, topo.prefix + "v2")
     out = d.dpctl("show").stdout
     assert "port 2" not in out and "port 1: %sv1" % topo.prefix in out
 
@@ -337,11 +341,6 @@ def test_interface_moved_to_another_namespace_leaves_the_datapath(
     c.dp_get("dp0")
     other = topo.ns("elsewhere")
     run(["ip", "link", "set", topo.prefix + "v2", "netns", other], ns=sw)
-    t, f, s, body = c.recv_async(timeout=5)
-    assert t == c.family("ovs_vport")
-    assert body[0] == hvsnl.OVS_VPORT_CMD_DEL
-    attrs = hvsnl.parse_attrs(body[8:])
-    assert attrs[hvsnl.OVS_VPORT_ATTR_NAME].rstrip(b"\0").decode() \
-        == topo.prefix + "v2"
+    expect_vport_del(c, topo.prefix + "v2")
     assert "port 2" not in d.dpctl("show").stdout
     assert d.alive()
