@@ -981,12 +981,12 @@ log_counters(bool force)
 {
     static const char *names[TNL_C_N] = {
         "encap", "decap", "socket", "held", "hold_drop", "unreachable",
-        "decap_bad",
+        "decap_bad", "gro_segs", "gro_pkts",
     };
     static uint64_t last[TNL_C_N], last_ms;
     uint64_t now = time_msec(), v[TNL_C_N];
     bool changed = false;
-    char line[256];
+    char line[384];
     size_t ofs = 0;
 
     if (!force && now - last_ms < 2000) {

@@ -80,6 +80,8 @@ enum tnl_counter {
     TNL_C_HOLD_DROP,            /* dropped from (or for) a full queue */
     TNL_C_UNREACH,              /* no route, unresolved neighbour */
     TNL_C_DECAP_BAD,            /* fast-decap candidates dropped */
+    TNL_C_GRO_SEGS,             /* segments merged (tnl-gro.h) */
+    TNL_C_GRO_PKTS,             /* super-packets they became */
     TNL_C_N
 };
 void tnl_count(enum tnl_counter c, uint64_t n);

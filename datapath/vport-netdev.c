@@ -33,6 +33,7 @@
 
 #include "ingress-guard.h"
 #include "packet.h"
+#include "tnl-gro.h"
 
 #define VLAN_HLEN 4
 
@@ -566,6 +567,12 @@ netdev_send(struct vport *v, struct dp_packet **pkts, int n)
 
     b.v = v;
     b.n = 0;
+    /* Decapsulated TCP segments of one flow leave as one super-packet
+     * (tnl-gro.h): the kernel takes it whole, and the receiving stack
+     * pays per packet, not per byte. */
+    if (v->tx_tso && n > 1) {
+        n = tnl_gro_batch(pkts, n, TX_GSO_MAX);
+    }
     for (int i = 0; i < n; i++) {
         vport_tx_prepare(v, pkts[i], TX_GSO_MAX, tx_emit, &b);
     }

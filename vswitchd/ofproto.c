@@ -58,6 +58,10 @@ ofproto_port_for_key(const struct xlate_cfg *cfg, const struct flow_key *key,
             }
             const struct flow_tnl *t = &key->tunnel;
             mask->tunnel.tun_id = UINT64_MAX;
+            /* The key's presence bit goes with it: without it the
+             * encoded mask carries no OVS_TUNNEL_KEY_ATTR_ID and the
+             * flow would match every VNI. */
+            mask->tunnel.flags |= FLOW_TNL_F_KEY;
             mask->tunnel.ipv4_src = UINT32_MAX;
             /* Always, as Open vSwitch does: a datapath (the kernel's,
              * hvs-dpd) refuses a flow whose masked tunnel key has a

@@ -123,3 +123,56 @@ def test_remote_ip_and_key_from_openflow(topo, switch_factory):
     flows = s.dpd.dpctl("dump-flows").stdout
     assert re.search(r"set\(tunnel\(tun_id=0x2a,dst=10\.98\.0\.2,", flows), \
         flows
+
+
+VXLAN_INJECT = r"""
+import socket, struct, sys
+vni, ident = int(sys.argv[1]), int(sys.argv[2])
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+icmp = struct.pack("!BBHHH", 8, 0, 0, ident, 1) + b"x" * 16
+icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0,
+                 socket.inet_aton("10.78.1.1"), socket.inet_aton("10.78.1.2"))
+ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+eth = bytes.fromhex("027800000002" "027800000001" "0800")
+vx = struct.pack("!II", 0x08000000, vni << 8)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(vx + eth + ip + icmp, ("10.98.0.2", 4789))
+"""
+
+
+def test_decap_flow_matches_only_its_vni(topo, switch_factory):
+    """Once the datapath holds the flow for VNI 42, a frame that arrives
+    with VNI 43 must not ride it into the VM (the megaflow matches the
+    tunnel key)."""
+    hv = [hypervisor(topo, switch_factory, i) for i in (1, 2)]
+    wire(topo, hv)
+    vm1 = configure(topo, hv[0], 1, "10.98.0.2", "10.78.1.1",
+                    "02:78:00:00:00:01")
+    vm2 = configure(topo, hv[1], 2, "10.98.0.1", "10.78.1.2",
+                    "02:78:00:00:00:02")
+    ping = run(["ping", "-c", "3", "-i", "0.2", "-W", "3", "10.78.1.2"],
+               ns=vm1, check=False, timeout=30)
+    assert " 0% packet loss" in ping.stdout, ping.stdout
+    flows = hv[1].dpd.dpctl("dump-flows").stdout
+    assert re.search(r"tunnel\(tun_id=0x2a,", flows), flows
+
+    def delivered(vni, ident):
+        import subprocess as sp
+        cap = sp.Popen(["ip", "netns", "exec", vm2, "timeout", "3",
+                        "tcpdump", "-l", "-n", "-c", "1", "-i", "eth0",
+                        "icmp[4:2] = %d" % ident],
+                       stdout=sp.PIPE, stderr=sp.DEVNULL, text=True)
+        import time as t
+        t.sleep(1)
+        run(["/usr/bin/python3", "-c", VXLAN_INJECT, str(vni), str(ident)],
+            ns=hv[0].ns)
+        out, _ = cap.communicate(timeout=10)
+        return "ICMP echo request" in out
+
+    assert not delivered(43, 4343)
+    assert delivered(42, 4242)          # the injection itself works
