@@ -22,7 +22,8 @@ enum {
 /* Nicira action subtypes. */
 enum {
     NXAST_RESUBMIT = 1, NXAST_REG_MOVE = 6, NXAST_REG_LOAD = 7,
-    NXAST_RESUBMIT_TABLE = 14, NXAST_DEC_TTL = 18,
+    NXAST_RESUBMIT_TABLE = 14, NXAST_LEARN = 16, NXAST_DEC_TTL = 18,
+    NXAST_GROUP = 40,
 };
 /* OpenFlow 1.3 instruction types. */
 enum {
@@ -40,6 +41,12 @@ ofpacts_init(struct ofpacts *l)
 void
 ofpacts_uninit(struct ofpacts *l)
 {
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->a[i].type == OFPACT_LEARN && l->a[i].learn) {
+            free(l->a[i].learn->raw);
+            free(l->a[i].learn);
+        }
+    }
     free(l->a);
     ofpacts_init(l);
 }
@@ -67,7 +74,20 @@ ofpacts_copy(struct ofpacts *dst, const struct ofpacts *src)
 {
     ofpacts_init(dst);
     for (size_t i = 0; i < src->n; i++) {
-        *ofpacts_put(dst, src->a[i].type) = src->a[i];
+        struct ofpact *a = ofpacts_put(dst, src->a[i].type);
+        *a = src->a[i];
+        if (a->type == OFPACT_LEARN && a->learn) {
+            const struct ofp_learn *l = a->learn;
+            size_t sz = sizeof *l + l->n_specs * sizeof l->specs[0];
+            a->learn = malloc(sz);
+            uint8_t *raw = malloc(l->raw_len);
+            if (!a->learn || !raw) {
+                abort();
+            }
+            memcpy(a->learn, l, sz);
+            memcpy(raw, l->raw, l->raw_len);
+            a->learn->raw = raw;
+        }
     }
     return 0;
 }
@@ -78,6 +98,7 @@ put_set_field(struct ofpacts *out, enum mf_id id, const uint8_t *val,
 {
     struct ofpact *a = ofpacts_put(out, OFPACT_SET_FIELD);
     a->field = id;
+    a->legacy = 1;
     memcpy(a->value, val, len);
 }
 
@@ -168,6 +189,115 @@ decode_reg_move(struct ofp_rd *r, size_t len, struct ofpacts *out)
     return 0;
 }
 
+/* One field reference of a learn spec: header and bit offset. */
+static ofperr
+learn_field(struct ofp_rd *r, unsigned n_bits, uint8_t *field, uint32_t *hdr,
+            uint16_t *ofs)
+{
+    unsigned bits;
+
+    *hdr = ofp_rd_be32(r);
+    *ofs = ofp_rd_be16(r);
+    int id = reg_field(*hdr, &bits);
+    if (r->bad) {
+        return OFPERR_BAD_ACT_LEN;
+    }
+    if (id < 0 || *ofs + n_bits > bits) {
+        return OFPERR_BAD_ACT_ARGUMENT;
+    }
+    *field = id;
+    return 0;
+}
+
+static ofperr
+decode_learn(struct ofp_rd *r, size_t len, struct ofpacts *out)
+{
+    const uint8_t *start = r->p - 10;   /* the action's first byte */
+    struct ofp_learn_spec specs[64];
+    size_t n = 0;
+
+    if (len < 32) {
+        return OFPERR_BAD_ACT_LEN;
+    }
+    uint16_t idle = ofp_rd_be16(r), hard = ofp_rd_be16(r);
+    uint16_t priority = ofp_rd_be16(r);
+    uint64_t cookie = ofp_rd_be64(r);
+    uint16_t flags = ofp_rd_be16(r);
+    uint8_t table_id = ofp_rd_u8(r);
+    ofp_rd_pull(r, 5);                  /* pad, fin timeouts (unused) */
+    if (table_id == 255 || flags & ~3u) {
+        return OFPERR_BAD_ACT_ARGUMENT;
+    }
+    struct ofp_rd sr;
+    ofp_rd_init(&sr, r->p, len - 32);
+    ofp_rd_pull(r, len - 32);
+    while (sr.left >= 2) {
+        uint16_t h = ofp_rd_be16(&sr);
+        if (!h) {
+            break;              /* the rest is padding */
+        }
+        if (n == sizeof specs / sizeof specs[0] || h & 0xc000) {
+            return OFPERR_BAD_ACT_ARGUMENT;
+        }
+        struct ofp_learn_spec *sp = &specs[n++];
+        memset(sp, 0, sizeof *sp);
+        sp->src_type = h >> 13 & 1;
+        sp->dst_type = h >> 11 & 3;
+        sp->n_bits = h & 0x7ff;
+        if (!sp->n_bits || sp->dst_type > LEARN_DST_OUTPUT
+            || (sp->dst_type == LEARN_DST_LOAD && sp->n_bits > 64)
+            || (sp->dst_type == LEARN_DST_OUTPUT && sp->n_bits > 32)) {
+            return OFPERR_BAD_ACT_ARGUMENT;
+        }
+        ofperr err = 0;
+        if (sp->src_type == LEARN_SRC_IMMEDIATE) {
+            sp->value_len = (sp->n_bits + 15) / 16 * 2;
+            if (sp->value_len > sizeof sp->value
+                || sp->dst_type == LEARN_DST_OUTPUT) {
+                return OFPERR_BAD_ACT_ARGUMENT;
+            }
+            ofp_rd_bytes(&sr, sp->value, sp->value_len);
+        } else {
+            err = learn_field(&sr, sp->n_bits, &sp->src_field,
+                              &sp->src_hdr, &sp->src_ofs);
+        }
+        if (!err && sp->dst_type != LEARN_DST_OUTPUT) {
+            err = learn_field(&sr, sp->n_bits, &sp->dst_field,
+                              &sp->dst_hdr, &sp->dst_ofs);
+            if (!err && sp->dst_type == LEARN_DST_LOAD
+                && !reg_writable(sp->dst_field)) {
+                err = OFPERR_BAD_ACT_ARGUMENT;
+            }
+        }
+        if (err || sr.bad) {
+            return err ? err : OFPERR_BAD_ACT_LEN;
+        }
+    }
+    for (; sr.left; ) {
+        if (ofp_rd_u8(&sr)) {
+            return OFPERR_BAD_ACT_ARGUMENT;     /* junk after the end */
+        }
+    }
+    struct ofp_learn *l = malloc(sizeof *l + n * sizeof l->specs[0]);
+    uint8_t *raw = malloc(len);
+    if (!l || !raw) {
+        abort();
+    }
+    l->idle_timeout = idle;
+    l->hard_timeout = hard;
+    l->priority = priority;
+    l->flags = flags;
+    l->cookie = cookie;
+    l->table_id = table_id;
+    memcpy(raw, start, len);
+    l->raw = raw;
+    l->raw_len = len;
+    l->n_specs = n;
+    memcpy(l->specs, specs, n * sizeof specs[0]);
+    ofpacts_put(out, OFPACT_LEARN)->learn = l;
+    return 0;
+}
+
 static ofperr
 decode_nx_action(struct ofp_rd *r, size_t len, struct ofpacts *out)
 {
@@ -201,6 +331,19 @@ decode_nx_action(struct ofp_rd *r, size_t len, struct ofpacts *out)
         return decode_reg_load(r, len, out);
     case NXAST_REG_MOVE:
         return decode_reg_move(r, len, out);
+    case NXAST_LEARN:
+        return decode_learn(r, len, out);
+    case NXAST_GROUP: {
+        /* OpenFlow 1.0 has no group action; Open vSwitch's stands in. */
+        if (len != 16) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        /* The id sits 32-bit aligned, after two bytes of padding. */
+        ofp_rd_pull(r, 2);
+        struct ofpact *a = ofpacts_put(out, OFPACT_GROUP);
+        a->port = ofp_rd_be32(r);
+        return 0;
+    }
     default:
         return OFPERR_BAD_ACT_EXP_TYPE;
     }
@@ -309,7 +452,7 @@ decode_set_field(struct ofp_rd *r, size_t len, struct ofpacts *out)
     if ((hdr & 0x100) || (hdr & 0xff) != vlen || 8 + vlen > len) {
         return OFPERR_BAD_ACT_SET_LEN;
     }
-    if (id == MF_IN_PORT || id == MF_METADATA) {
+    if (id == MF_IN_PORT) {
         return OFPERR_BAD_ACT_SET_TYPE;
     }
     uint8_t v[16] = { 0 };
@@ -321,6 +464,7 @@ decode_set_field(struct ofp_rd *r, size_t len, struct ofpacts *out)
         return OFPERR_BAD_ACT_ARGUMENT;
     }
     put_set_field(out, id, v, vlen);
+    out->a[out->n - 1].legacy = 0;      /* a real set-field: checked */
     return 0;
 }
 
@@ -386,6 +530,11 @@ ofpacts_decode_actions(uint8_t version, const uint8_t *p, size_t len,
 {
     struct ofp_rd r;
 
+    /* As Open vSwitch: a list that cannot be whole 8-byte actions is a
+     * bad request, before any action is looked at. */
+    if (len % 8) {
+        return OFPERR_BAD_REQ_LEN;
+    }
     ofp_rd_init(&r, p, len);
     while (r.left) {
         if (out->n >= OFPACTS_MAX) {
@@ -427,6 +576,9 @@ ofpacts_decode_instructions(const uint8_t *p, size_t len,
 
     ofpacts_init(&apply);
     ofpacts_init(&write);
+    if (len % 8) {
+        return OFPERR_BAD_REQ_LEN;
+    }
     ofp_rd_init(&r, p, len);
     while (r.left && !err) {
         struct ofp_rd hdr = r;
@@ -498,6 +650,8 @@ ofpacts_decode_instructions(const uint8_t *p, size_t len,
         if (goto_table >= 0) {
             ofpacts_put(out, OFPACT_GOTO_TABLE)->table = goto_table;
         }
+        /* 'out' owns what the actions own now (learn specs). */
+        apply.n = write.n = 0;
     }
     ofpacts_uninit(&apply);
     ofpacts_uninit(&write);
@@ -507,7 +661,9 @@ ofpacts_decode_instructions(const uint8_t *p, size_t len,
 static bool
 port_ok(uint32_t port)
 {
-    return (port && port < OFPP_MAX)
+    /* Any port number up to the maximum, as Open vSwitch: the port may
+     * be added later (until then output to it drops). */
+    return port < OFPP_MAX
         || port == OFPP_IN_PORT || port == OFPP_TABLE
         || port == OFPP_NORMAL || port == OFPP_FLOOD || port == OFPP_ALL
         || port == OFPP_CONTROLLER || port == OFPP_LOCAL;
@@ -533,6 +689,55 @@ ofpacts_check(const struct ofpacts *l, uint8_t table_id, unsigned n_tables)
             if (a->table != 255 && a->table >= n_tables) {
                 return OFPERR_BAD_ACT_ARGUMENT;
             }
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+ofperr
+ofpacts_check_prereqs(const struct ofpacts *l, const struct ofp_match *match)
+{
+    /* The match as the actions leave it: a pushed tag is there for the
+     * actions after the push, a popped one is gone. */
+    struct ofp_match m = *match;
+    const uint16_t cfi = htons(FLOW_VLAN_CFI);
+
+    for (size_t i = 0; i < l->n; i++) {
+        const struct ofpact *a = &l->a[i];
+        switch (a->type) {
+        case OFPACT_SET_FIELD:
+            if (a->legacy) {
+                break;
+            }
+            if (!mf_prereqs_ok(a->field, &m)
+                || (a->field == MF_VLAN_VID
+                    && !(m.v.key.vlan_tci & m.m.key.vlan_tci & cfi))) {
+                return OFPERR_BAD_ACT_MATCH_INCONSISTENT;
+            }
+            break;
+        case OFPACT_REG_MOVE:
+            if (!mf_prereqs_ok(a->src_field, &m)) {
+                return OFPERR_BAD_ACT_MATCH_INCONSISTENT;
+            }
+            /* fall through */
+        case OFPACT_REG_LOAD:
+            if (!mf_prereqs_ok(a->field, &m)) {
+                return OFPERR_BAD_ACT_MATCH_INCONSISTENT;
+            }
+            break;
+        case OFPACT_PUSH_VLAN:
+        case OFPACT_SET_VLAN_VID:
+        case OFPACT_SET_VLAN_PCP:
+            m.v.key.vlan_tci |= cfi;
+            m.m.key.vlan_tci |= cfi;
+            break;
+        case OFPACT_STRIP_VLAN:
+        case OFPACT_POP_VLAN:
+            m.v.key.vlan_tci = 0;
+            m.m.key.vlan_tci = 0xffff;
             break;
         default:
             break;
@@ -764,10 +969,19 @@ encode_action(uint8_t version, const struct ofpact *a, struct ofp_buf *b)
         if (!of10) {
             encode_type_len(b, OFPAT13_GROUP, 8);
             ofp_buf_be32(b, a->port);
+        } else {
+            encode_type_len(b, OFPAT_VENDOR, 16);
+            ofp_buf_be32(b, NX_VENDOR_ID);
+            ofp_buf_be16(b, NXAST_GROUP);
+            ofp_buf_put(b, 2);
+            ofp_buf_be32(b, a->port);
         }
         break;
     case OFPACT_REG_LOAD:
         encode_nx_reg_load(b, a->dst_hdr, a->ofs, a->n, a->metadata);
+        break;
+    case OFPACT_LEARN:
+        ofp_buf_bytes(b, a->learn->raw, a->learn->raw_len);
         break;
     case OFPACT_REG_MOVE:
         encode_nx_reg_move(b, a);

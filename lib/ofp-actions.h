@@ -31,12 +31,43 @@ enum ofpact_type {
                                  * 'metadata' */
     OFPACT_REG_MOVE,            /* n bits from bit src_ofs of src_field
                                  * (src_hdr) to bit ofs of field (dst_hdr) */
+    OFPACT_LEARN,               /* learn: 'learn' (owned by the list) */
     /* Instructions from here on (see above). */
     OFPACT_CLEAR_ACTIONS,
     OFPACT_WRITE_ACTIONS,       /* n: how many actions follow in the set */
     OFPACT_WRITE_METADATA,      /* metadata, mask */
     OFPACT_GOTO_TABLE,          /* table */
 };
+
+/* One flow_mod_spec of a learn action: where bits come from (a field of
+ * the packet, or an immediate value) and what they become in the learned
+ * rule (a match, a load action, an output port). */
+enum { LEARN_SRC_FIELD = 0, LEARN_SRC_IMMEDIATE = 1 };
+enum { LEARN_DST_MATCH = 0, LEARN_DST_LOAD = 1, LEARN_DST_OUTPUT = 2 };
+struct ofp_learn_spec {
+    uint8_t src_type, dst_type;
+    uint16_t n_bits;
+    uint8_t src_field, dst_field;       /* enum mf_id */
+    uint32_t src_hdr, dst_hdr;          /* as received (width) */
+    uint16_t src_ofs, dst_ofs;
+    uint8_t value[16];                  /* immediate: big-endian, the low
+                                         * n_bits of 'value_len' bytes */
+    uint8_t value_len;
+};
+
+/* Open vSwitch's NXAST_LEARN: a rule to add to 'table_id' built from the
+ * packet.  Kept with the action bytes as they came, which are sent back
+ * as they are. */
+struct ofp_learn {
+    uint16_t idle_timeout, hard_timeout, priority, flags;
+    uint64_t cookie;
+    uint8_t table_id;
+    uint8_t *raw;                       /* owned */
+    size_t raw_len;
+    size_t n_specs;
+    struct ofp_learn_spec specs[];
+};
+#define OFP_LEARN_F_SEND_FLOW_REM 1
 
 struct ofpact {
     uint8_t type;               /* enum ofpact_type */
@@ -50,6 +81,11 @@ struct ofpact {
                                  * as received, re-sent as they came */
     uint16_t ofs, src_ofs;
     uint8_t src_field;          /* enum mf_id */
+    struct ofp_learn *learn;    /* OFPACT_LEARN only */
+    uint8_t legacy;             /* set-field from an OpenFlow 1.0 set
+                                 * action (mod_nw_dst, mod_tp_src ...):
+                                 * Open vSwitch checks no prerequisites
+                                 * for those, as 1.0 never did */
 };
 
 /* An action list; owns 'a' (free with ofpacts_uninit()). */
@@ -77,6 +113,15 @@ ofperr ofpacts_decode_instructions(const uint8_t *p, size_t len,
  * output ports in range, goto-table forward only. */
 ofperr ofpacts_check(const struct ofpacts *, uint8_t table_id,
                      unsigned n_tables);
+
+/* Checks that every field the list sets, loads or moves has its
+ * prerequisites in 'match' (as earlier actions in the list change it:
+ * after a push_vlan there is a tag), as Open vSwitch does at flow-mod
+ * time: set_field ip_dst needs an IP match, set_field vlan_vid a tag.
+ * Returns 0 or BAD_ACT_MATCH_INCONSISTENT. */
+struct ofp_match;
+ofperr ofpacts_check_prereqs(const struct ofpacts *,
+                             const struct ofp_match *match);
 
 /* Appends the actions of 'version' (instruction entries are left out). */
 void ofpacts_encode_actions(uint8_t version, const struct ofpacts *,

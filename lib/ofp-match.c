@@ -129,6 +129,15 @@ mf_oxm_header(enum mf_id id)
 }
 
 uint32_t
+mf_features_header(enum mf_id id)
+{
+    const struct mf *f = &mfs[id];
+    uint32_t h = f->oxm_class != NONE ? mf_oxm_header(id)
+                                      : mf_nxm_header(id);
+    return f->maskable ? (h & ~0xffu) | 0x100 | ((h & 0xff) * 2) : h;
+}
+
+uint32_t
 mf_nxm_header(enum mf_id id)
 {
     const struct mf *f = &mfs[id];

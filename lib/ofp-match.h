@@ -73,6 +73,10 @@ uint32_t mf_oxm_header(enum mf_id id);
 /* The NXM header of 'id' without mask, or its OXM header if NXM has no
  * name for it. */
 uint32_t mf_nxm_header(enum mf_id id);
+/* The header a table-features reply names 'id' with: its OXM header, or
+ * the NXM one for fields OXM has no name for (nw_tos, nw_ttl, vlan_tci),
+ * with the has-mask bit when the field takes arbitrary masks. */
+uint32_t mf_features_header(enum mf_id id);
 /* Writes the wire value 'val' (mf_from_header's value_len bytes) into
  * 'f' (the packet state, or a match's value or mask); for a mask, 'val'
  * is the mask.  Returns false if the value is out of range. */

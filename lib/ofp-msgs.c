@@ -203,11 +203,47 @@ ofp_err_wire(uint8_t version, ofperr err, uint16_t *type, uint16_t *code)
         *type = 4;
         *code = c <= 1 ? c : 0;
         break;
+    case 9:                     /* queue_op_failed */
+        *type = 5;
+        *code = c <= 2 ? c : 0;
+        break;
     default:
         *type = 1;
         *code = 5;
         break;
     }
+}
+
+bool
+ofp_err_nx10(ofperr err, uint16_t *type, uint16_t *code)
+{
+    static const struct {
+        ofperr err;
+        uint16_t type, code;
+    } map[] = {
+        { OFPERR_BAD_ACT_OUT_GROUP, 2, 9 },
+        { OFPERR_BAD_MATCH_PREREQ, 1, 260 },
+        { OFPERR_BAD_MATCH_DUP_FIELD, 1, 261 },
+        { OFPERR_BAD_MATCH_FIELD, 0, 263 },
+        { OFPERR_BAD_REQ_TABLE_ID, 1, 512 },
+        { OFPERR_BAD_ACT_MATCH_INCONSISTENT, 1, 522 },
+        { OFPERR_BAD_ACT_SET_TYPE, 1, 523 },
+        { OFPERR_BAD_ACT_SET_ARGUMENT, 1, 525 },
+    };
+
+    if (OFPERR_TYPE(err) == 6) {        /* group_mod_failed, every code */
+        *type = 6;
+        *code = OFPERR_CODE(err);
+        return true;
+    }
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (map[i].err == err) {
+            *type = map[i].type;
+            *code = map[i].code;
+            return true;
+        }
+    }
+    return false;
 }
 
 void
@@ -217,12 +253,20 @@ ofp_encode_error(struct ofp_buf *b, uint8_t version, uint32_t xid,
     uint16_t type, code;
     size_t start = ofp_start(b, version, OFPT_ERROR, xid);
 
-    ofp_err_wire(version, err, &type, &code);
-    ofp_buf_be16(b, type);
-    ofp_buf_be16(b, code);
+    if (version == OFP10_VERSION && ofp_err_nx10(err, &type, &code)) {
+        ofp_buf_be16(b, NXET_VENDOR);
+        ofp_buf_be16(b, 0);
+        ofp_buf_be32(b, NX_VENDOR_ID);
+        ofp_buf_be16(b, type);
+        ofp_buf_be16(b, code);
+    } else {
+        ofp_err_wire(version, err, &type, &code);
+        ofp_buf_be16(b, type);
+        ofp_buf_be16(b, code);
+    }
     /* The whole request, as Open vSwitch sends it (OpenFlow asks for at
      * least 64 bytes), as far as it fits in one message. */
-    size_t room = OFP_MSG_MAX - OFP_HEADER_LEN - 4;
+    size_t room = OFP_MSG_MAX - (b->len - start);
     ofp_buf_bytes(b, req, req_len < room ? req_len : room);
     ofp_finish(b, start);
 }
@@ -434,6 +478,13 @@ decode_vendor(struct ofp_msg *m, struct ofp_rd *r)
     case NXT_SET_CONTROLLER_ID:
         m->type = OFPTYPE_NXT_SET_CONTROLLER_ID;
         break;
+    case NXT_GROUP_MOD:
+        /* OpenFlow 1.0 only: later versions have their own. */
+        if (m->version != OFP10_VERSION) {
+            return OFPERR_BAD_REQ_EXP_TYPE;
+        }
+        m->type = OFPTYPE_GROUP_MOD;
+        break;
     default:
         return OFPERR_BAD_REQ_EXP_TYPE;
     }
@@ -463,10 +514,18 @@ decode_stats_request(struct ofp_msg *m, struct ofp_rd *r)
         if (vendor != NX_VENDOR_ID) {
             return OFPERR_BAD_REQ_EXPERIMENTER;
         }
+        m->nx_subtype = subtype;
+        bool of10 = m->version == OFP10_VERSION;
         if (subtype == NXST_FLOW) {
             m->type = OFPTYPE_NXST_FLOW_REQUEST;
         } else if (subtype == NXST_AGGREGATE) {
             m->type = OFPTYPE_NXST_AGGREGATE_REQUEST;
+        } else if (of10 && subtype == NXST_GROUP) {
+            m->type = OFPTYPE_GROUP_STATS_REQUEST;
+        } else if (of10 && subtype == NXST_GROUP_DESC) {
+            m->type = OFPTYPE_GROUP_DESC_REQUEST;
+        } else if (of10 && subtype == NXST_GROUP_FEATURES) {
+            m->type = OFPTYPE_GROUP_FEATURES_REQUEST;
         } else {
             return OFPERR_BAD_REQ_EXP_TYPE;
         }

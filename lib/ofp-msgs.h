@@ -94,8 +94,10 @@ typedef uint32_t ofperr;
 #define OFPERR_BAD_ACT_ARGUMENT        OFPERR(2, 5)
 #define OFPERR_BAD_ACT_TOO_MANY        OFPERR(2, 7)
 #define OFPERR_BAD_ACT_OUT_GROUP       OFPERR(2, 9)
+#define OFPERR_BAD_ACT_MATCH_INCONSISTENT OFPERR(2, 10)
 #define OFPERR_BAD_ACT_SET_TYPE        OFPERR(2, 13)
 #define OFPERR_BAD_ACT_SET_LEN         OFPERR(2, 14)
+#define OFPERR_BAD_ACT_SET_ARGUMENT    OFPERR(2, 15)
 #define OFPERR_BAD_INST_UNKNOWN        OFPERR(3, 0)
 #define OFPERR_BAD_INST_UNSUP          OFPERR(3, 1)
 #define OFPERR_BAD_INST_TABLE_ID       OFPERR(3, 2)
@@ -123,20 +125,34 @@ typedef uint32_t ofperr;
 #define OFPERR_GROUP_BAD_COMMAND       OFPERR(6, 11)
 #define OFPERR_GROUP_BAD_BUCKET        OFPERR(6, 12)
 #define OFPERR_GROUP_BAD_WATCH         OFPERR(6, 13)
+#define OFPERR_GROUP_UNKNOWN_BUCKET    OFPERR(6, 15)
+#define OFPERR_GROUP_BUCKET_EXISTS     OFPERR(6, 16)
 #define OFPERR_PORT_MOD_BAD_PORT       OFPERR(7, 0)
 #define OFPERR_PORT_MOD_BAD_HW_ADDR    OFPERR(7, 1)
 #define OFPERR_PORT_MOD_BAD_CONFIG     OFPERR(7, 2)
+#define OFPERR_QUEUE_OP_BAD_PORT       OFPERR(9, 0)
+#define OFPERR_SWITCH_CONFIG_BAD_FLAGS OFPERR(10, 0)
 
 /* The type and code 'err' has in 'version'.  OpenFlow 1.0 lacks the
  * match and instruction error types; those map to the nearest 1.0 error
  * (flow_mod_failed/unsupported, bad_action/bad_type). */
 void ofp_err_wire(uint8_t version, ofperr err, uint16_t *type,
                   uint16_t *code);
+/* Whether OpenFlow 1.0 carries 'err' as a Nicira vendor error (error
+ * type 0xb0c2, code 0, then vendor 0x2320 and this type and code), as
+ * Open vSwitch does for the errors 1.0 has no number for: group-mod
+ * failures, bad group, unmet prerequisites, ...  Sets *type and
+ * *code. */
+bool ofp_err_nx10(ofperr err, uint16_t *type, uint16_t *code);
+#define NXET_VENDOR 0xb0c2
 /* Appends an OFPT_ERROR carrying 'req' (as much as fits). */
 void ofp_encode_error(struct ofp_buf *, uint8_t version, uint32_t xid,
                       ofperr err, const void *req, size_t req_len);
 
 /* ---- message types ------------------------------------------------------ */
+
+/* OpenFlow 1.0 "Nicira" group messages (NXT_GROUP_MOD, NXST_GROUP*) decode
+ * to the same types as OpenFlow 1.3's; m->version tells them apart. */
 
 enum ofptype {
     OFPTYPE_HELLO,
@@ -218,13 +234,17 @@ enum {
 };
 #define OFPMPF_MORE 1
 
-enum { NXST_FLOW = 0, NXST_AGGREGATE = 1 };
+enum { NXST_FLOW = 0, NXST_AGGREGATE = 1, NXST_GROUP = 7,
+       NXST_GROUP_DESC = 8, NXST_GROUP_FEATURES = 9 };
 enum {
     NXT_ROLE_REQUEST = 10, NXT_SET_FLOW_FORMAT = 12, NXT_FLOW_MOD = 13,
     NXT_FLOW_REMOVED = 14,
     NXT_FLOW_MOD_TABLE_ID = 15, NXT_SET_PACKET_IN_FORMAT = 16,
-    NXT_PACKET_IN = 17, NXT_SET_CONTROLLER_ID = 20,
+    NXT_PACKET_IN = 17, NXT_SET_CONTROLLER_ID = 20, NXT_GROUP_MOD = 31,
 };
+/* OpenFlow 1.0 queue-get-config (1.3 numbers them 22 and 23). */
+enum { OFPT10_QUEUE_GET_CONFIG_REPLY = 21,
+       OFPT13_QUEUE_GET_CONFIG_REPLY = 23 };
 
 /* A decoded message: points into the caller's bytes. */
 struct ofp_msg {
@@ -235,6 +255,8 @@ struct ofp_msg {
     enum ofptype type;
     uint16_t stats_type;        /* multipart requests/replies */
     uint16_t stats_flags;
+    uint32_t nx_subtype;        /* Nicira stats requests (stats_type
+                                 * OFPMP_VENDOR) */
     const uint8_t *data;        /* the whole message */
     const uint8_t *body;        /* after the header, the stats header or
                                  * the vendor header */

@@ -1,6 +1,8 @@
 /* OpenFlow group table (see groups.h). */
 #include "groups.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +97,95 @@ groups_add_or_modify(struct group_table *t, struct ofp_group_mod *gm,
             (t->n - pos) * sizeof *t->groups);
     t->groups[pos] = g;
     t->n++;
+    return 0;
+}
+
+static size_t
+bucket_index(const struct group *g, uint32_t id)
+{
+    for (size_t i = 0; i < g->n_buckets; i++) {
+        if (g->buckets[i].bucket_id == id) {
+            return i;
+        }
+    }
+    return SIZE_MAX;
+}
+
+ofperr
+groups_edit_buckets(struct group_table *t, struct ofp_group_mod *gm)
+{
+    struct group *g = groups_find(t, gm->group_id);
+    bool insert = gm->command == OFPGC_INSERT_BUCKET;
+    uint32_t where = gm->command_bucket_id;
+
+    if (!g) {
+        return OFPERR_GROUP_UNKNOWN;
+    }
+    /* The buckets kept, and where the inserted ones go (before 'at'). */
+    size_t skip = SIZE_MAX, at = g->n_buckets;
+    if (where <= OFPG_BUCKET_MAX) {
+        size_t i = bucket_index(g, where);
+        if (i == SIZE_MAX) {
+            return OFPERR_GROUP_UNKNOWN_BUCKET;
+        }
+        skip = insert ? SIZE_MAX : i;
+        at = i + 1;
+    } else if (where == OFPG_BUCKET_FIRST) {
+        skip = insert || !g->n_buckets ? SIZE_MAX : 0;
+        at = 0;
+    } else if (where == OFPG_BUCKET_LAST) {
+        skip = insert || !g->n_buckets ? SIZE_MAX : g->n_buckets - 1;
+    } else if (insert) {
+        return OFPERR_GROUP_UNKNOWN_BUCKET;     /* "all" */
+    }
+    bool remove_all = !insert && where == OFPG_BUCKET_ALL;
+    size_t n_new = insert ? gm->n_buckets : 0;
+    for (size_t i = 0; i < n_new; i++) {
+        if (bucket_index(g, gm->buckets[i].bucket_id) != SIZE_MAX) {
+            return OFPERR_GROUP_BUCKET_EXISTS;
+        }
+    }
+
+    size_t n = remove_all ? 0 : g->n_buckets + n_new
+               - (skip != SIZE_MAX);
+    struct ofp_bucket *nb = calloc(n ? n : 1, sizeof *nb);
+    struct group_counter *ns = calloc(n ? n : 1, sizeof *ns);
+    if (!nb || !ns) {
+        free(nb);
+        free(ns);
+        return OFPERR_GROUP_OUT_OF_BUCKETS;
+    }
+    /* Shallow copies: the new array takes the actions over. */
+    size_t k = 0;
+    for (size_t i = 0; !remove_all && i <= g->n_buckets; i++) {
+        if (i == at) {
+            for (size_t j = 0; j < n_new; j++) {
+                nb[k++] = gm->buckets[j];
+            }
+        }
+        if (i < g->n_buckets && i != skip) {
+            atomic_store(&ns[k].packets,
+                         atomic_load(&g->bucket_stats[i].packets));
+            atomic_store(&ns[k].bytes,
+                         atomic_load(&g->bucket_stats[i].bytes));
+            nb[k++] = g->buckets[i];
+        }
+    }
+    for (size_t i = 0; i < g->n_buckets; i++) {
+        if (i == skip || remove_all) {
+            ofpacts_uninit(&g->buckets[i].acts);
+        }
+    }
+    free(g->buckets);
+    free(g->bucket_stats);
+    g->buckets = nb;
+    g->bucket_stats = ns;
+    g->n_buckets = n;
+    if (insert) {
+        free(gm->buckets);      /* their actions are the group's now */
+        gm->buckets = NULL;
+        gm->n_buckets = 0;
+    }
     return 0;
 }
 

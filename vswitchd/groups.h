@@ -39,6 +39,16 @@ struct group_table {
  * ids above OFPG_MAX. */
 ofperr groups_add_or_modify(struct group_table *, struct ofp_group_mod *gm,
                             uint64_t now_ms);
+/* Applies OFPGC_INSERT_BUCKET or OFPGC_REMOVE_BUCKET (OpenFlow 1.5's,
+ * over 1.0 through Open vSwitch's extension): inserts the buckets of 'gm'
+ * (which the table takes) first, last or after the bucket with id
+ * gm->command_bucket_id, or removes the first, last, that or every
+ * bucket.  Kept buckets keep their counters.  Errors: UNKNOWN_GROUP,
+ * UNKNOWN_BUCKET, BUCKET_EXISTS (an inserted id already there).  As in
+ * Open vSwitch, the group type's bucket rules are not applied to the
+ * result (an indirect group may end up with two buckets; it uses the
+ * first). */
+ofperr groups_edit_buckets(struct group_table *, struct ofp_group_mod *gm);
 /* Deletes group 'id' (OFPG_ALL: every group).  Returns how many went. */
 size_t groups_delete(struct group_table *, uint32_t id);
 /* The group with 'id', or NULL. */

@@ -434,6 +434,10 @@ port_info_get(const struct ofport *p, struct port_info *pi)
     snprintf(pi->name, sizeof pi->name, "%s", p->name);
     pi->port_no = port_no_wire(p);
     host_if(p->name, pi->mac, &pi->config, &pi->state);
+    /* The bits that are the switch's, not the interface's; main thread
+     * (their only writer), so no lock. */
+    pi->config |= rules_port_config(rules_find(p->bridge->name),
+                                    pi->port_no);
     pi->curr = p->tnl.type ? 0 : host_if_features(p->name);
     if (!pi->curr && (p->ofp_port == OFPP_LOCAL_NO || p->tnl.type)) {
         /* Internal (TAP) and tunnel ports have no link to speak of; they
@@ -460,9 +464,10 @@ put_port_info(struct ofp_buf *b, uint8_t version, const struct port_info *pi)
         ofp_buf_put(b, 12);     /* advertised, supported, peer */
     } else {
         /* OFPPS_LIVE: the port can forward (fast-failover's test). */
-        if (!config && !state) {
+        if (!(config & 1) && !state) {
             state |= 4;
         }
+        config &= ~RULES_PC_NO_FLOOD;   /* not a 1.1+ bit */
         ofp_buf_be32(b, pi->port_no);
         ofp_buf_put(b, 4);
         ofp_buf_bytes(b, mac, 6);
@@ -636,6 +641,9 @@ decode_flow_mod(struct conn *c, const struct ofp_msg *m, struct flow_mod *fm)
         }
         uint8_t t = fm->table_id == RULES_TABLE_ALL ? 0 : fm->table_id;
         err = ofpacts_check(&fm->acts, t, RULES_N_TABLES);
+        if (!err) {
+            err = ofpacts_check_prereqs(&fm->acts, &fm->match);
+        }
     }
     return err;
 }
@@ -947,7 +955,8 @@ handle_desc(struct conn *c, const struct ofp_msg *m)
     put_padded_str(&c->tx, "hvs virtual switch", 256);
     put_padded_str(&c->tx, HVS_VERSION, 256);
     put_padded_str(&c->tx, "None", 32);
-    put_padded_str(&c->tx, c->bridge, 256);
+    /* Open vSwitch's default for other_config:dp-desc. */
+    put_padded_str(&c->tx, "None", 256);
     ofp_finish(&c->tx, start);
 }
 
@@ -1043,31 +1052,143 @@ handle_port_stats(struct conn *c, const struct ofp_msg *m)
     ofp_finish(b, start);
 }
 
+/* Table features (OpenFlow 1.3): per table its instructions, the tables
+ * goto-table may name, the actions, what it matches (arbitrary masks or
+ * exact/wildcard) and which fields set-field rewrites; the same list for
+ * a table-miss rule.  Each property: type, length, values, padded to 8. */
+enum {
+    TFPT_INSTRUCTIONS = 0, TFPT_NEXT_TABLES = 2, TFPT_WRITE_ACTIONS = 4,
+    TFPT_APPLY_ACTIONS = 6, TFPT_MATCH = 8, TFPT_WILDCARDS = 10,
+    TFPT_WRITE_SETFIELD = 12, TFPT_APPLY_SETFIELD = 14,
+};
+
+/* The fields set-field rewrites in the datapath (xlate's
+ * do_set_field()). */
+static const uint8_t setfield_ids[] = {
+    MF_METADATA, MF_ETH_DST, MF_ETH_SRC, MF_VLAN_VID, MF_VLAN_PCP,
+    MF_VLAN_TCI, MF_IP_DSCP, MF_IP_ECN, MF_IP_TTL, MF_IPV4_SRC,
+    MF_IPV4_DST, MF_TCP_SRC, MF_TCP_DST, MF_UDP_SRC, MF_UDP_DST,
+    MF_SCTP_SRC, MF_SCTP_DST, MF_TUN_ID, MF_TUN_IPV4_SRC,
+    MF_TUN_IPV4_DST, MF_PKT_MARK, MF_REG0, MF_REG0 + 1, MF_REG0 + 2,
+    MF_REG0 + 3, MF_REG0 + 4, MF_REG0 + 5, MF_REG0 + 6, MF_REG0 + 7,
+};
+
+static size_t
+tf_prop_start(struct ofp_buf *b, uint16_t type)
+{
+    size_t start = b->len;
+    ofp_buf_be16(b, type);
+    ofp_buf_be16(b, 0);
+    return start;
+}
+
+static void
+tf_prop_end(struct ofp_buf *b, size_t start)
+{
+    ofp_buf_set_be16(b, start + 2, b->len - start);
+    ofp_buf_pad8(b, start);
+}
+
+/* A list of 4-byte {type, len = 4} headers (instructions, actions). */
+static void
+tf_put_ids(struct ofp_buf *b, uint16_t type, const uint16_t *ids, size_t n)
+{
+    size_t start = tf_prop_start(b, type);
+    for (size_t i = 0; i < n; i++) {
+        ofp_buf_be16(b, ids[i]);
+        ofp_buf_be16(b, 4);
+    }
+    tf_prop_end(b, start);
+}
+
+static void
+tf_put_fields(struct ofp_buf *b, uint16_t type, const uint8_t *ids,
+              size_t n, bool masks)
+{
+    size_t start = tf_prop_start(b, type);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t h = mf_features_header(ids[i]);
+        if (!masks && (h & 0x100)) {
+            h = (h & ~0x1ffu) | ((h & 0xff) / 2);
+        }
+        ofp_buf_be32(b, h);
+    }
+    tf_prop_end(b, start);
+}
+
+static void
+put_table_features(struct ofp_buf *b, uint8_t t)
+{
+    static const uint16_t insts[] = { 1, 2, 3, 4, 5 };  /* goto, write
+                                                         * metadata, write,
+                                                         * apply, clear */
+    /* output, push/pop vlan, group, dec_nw_ttl, set_field */
+    static const uint16_t acts[] = { 0, 17, 18, 22, 24, 25 };
+    uint8_t match_ids[MF_N_FIELDS];
+    size_t n_match = 0;
+    size_t start = b->len;
+
+    for (int id = 0; id < MF_N_FIELDS; id++) {
+        match_ids[n_match++] = id;      /* every field matches */
+    }
+    ofp_buf_be16(b, 0);                 /* length, below */
+    ofp_buf_u8(b, t);
+    ofp_buf_put(b, 5);
+    put_padded_str(b, "", 32);          /* no name, as Open vSwitch */
+    ofp_buf_be64(b, UINT64_MAX);        /* metadata_match */
+    ofp_buf_be64(b, UINT64_MAX);        /* metadata_write */
+    ofp_buf_be32(b, 0);                 /* config */
+    ofp_buf_be32(b, 1000000);           /* max_entries */
+    /* The last table has no goto-table. */
+    size_t n_insts = t + 1 < RULES_N_TABLES ? 5 : 4;
+    for (int miss = 0; miss < 2; miss++) {
+        tf_put_ids(b, TFPT_INSTRUCTIONS + miss, insts + 5 - n_insts,
+                   n_insts);
+    }
+    for (int miss = 0; miss < 2; miss++) {
+        size_t ps = tf_prop_start(b, TFPT_NEXT_TABLES + miss);
+        for (unsigned n = t + 1; n < RULES_N_TABLES; n++) {
+            ofp_buf_u8(b, n);
+        }
+        tf_prop_end(b, ps);
+    }
+    for (int p = TFPT_WRITE_ACTIONS; p <= TFPT_APPLY_ACTIONS + 1; p++) {
+        tf_put_ids(b, p, acts, sizeof acts / sizeof acts[0]);
+    }
+    tf_put_fields(b, TFPT_MATCH, match_ids, n_match, true);
+    tf_put_fields(b, TFPT_WILDCARDS, match_ids, n_match, false);
+    for (int p = TFPT_WRITE_SETFIELD; p <= TFPT_APPLY_SETFIELD + 1; p++) {
+        tf_put_fields(b, p, setfield_ids, sizeof setfield_ids, false);
+    }
+    ofp_buf_set_be16(b, start, b->len - start);
+}
+
 static void
 handle_table_features(struct conn *c, const struct ofp_msg *m)
 {
-    /* A single entry with empty property lists: enough for ovs-ofctl,
-     * which asks before a flow-mod.  Full table features are to come. */
+    /* A request with a body would configure the tables: not offered. */
+    if (m->body_len) {
+        send_error(c, m, OFPERR(13, 5));    /* table_features_failed,
+                                             * eperm */
+        return;
+    }
+    struct ofp_buf e;
+    ofp_buf_init(&e);
     size_t start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
                                          OFPMP_TABLE_FEATURES, 0);
-    struct ofp_buf *b = &c->tx;
-    static const uint16_t props[] = { 0, 2, 4, 6, 8, 10, 12, 14 };
-    size_t n_props = sizeof props / sizeof props[0];
-
-    ofp_buf_be16(b, 64 + 8 * n_props);
-    ofp_buf_u8(b, 0);
-    ofp_buf_put(b, 5);
-    put_padded_str(b, "classifier", 32);
-    ofp_buf_be64(b, 0);                 /* metadata_match */
-    ofp_buf_be64(b, 0);                 /* metadata_write */
-    ofp_buf_be32(b, 0);                 /* config */
-    ofp_buf_be32(b, 1000000);           /* max_entries */
-    for (size_t i = 0; i < n_props; i++) {
-        ofp_buf_be16(b, props[i]);
-        ofp_buf_be16(b, 4);
-        ofp_buf_put(b, 4);
+    for (unsigned t = 0; t < RULES_N_TABLES; t++) {
+        ofp_buf_clear(&e);
+        put_table_features(&e, t);
+        if (c->tx.len - start + e.len > OFP_MSG_MAX) {
+            ofp_stats_set_more(&c->tx, start);
+            ofp_finish(&c->tx, start);
+            start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
+                                          OFPMP_TABLE_FEATURES, 0);
+        }
+        ofp_buf_bytes(&c->tx, e.data, e.len);
     }
-    ofp_finish(b, start);
+    ofp_finish(&c->tx, start);
+    ofp_buf_uninit(&e);
 }
 
 static void
@@ -1098,6 +1219,9 @@ apply_group_mod(struct rule_set *rs, struct ofp_group_mod *gm)
         groups_delete(&rs->groups, gm->group_id);
         return 0;
     }
+    if (gm->command == OFPGC_REMOVE_BUCKET) {
+        return groups_edit_buckets(&rs->groups, gm);
+    }
     for (size_t i = 0; i < gm->n_buckets; i++) {
         const struct ofpacts *acts = &gm->buckets[i].acts;
         ofperr err = ofpacts_check(acts, 0, RULES_N_TABLES);
@@ -1114,6 +1238,9 @@ apply_group_mod(struct rule_set *rs, struct ofp_group_mod *gm)
             return err;
         }
     }
+    if (gm->command == OFPGC_INSERT_BUCKET) {
+        return groups_edit_buckets(&rs->groups, gm);
+    }
     return groups_add_or_modify(&rs->groups, gm, time_msec());
 }
 
@@ -1121,7 +1248,9 @@ static void
 handle_group_mod(struct conn *c, const struct ofp_msg *m)
 {
     struct ofp_group_mod gm;
-    ofperr err = ofp_group_mod_decode(m->body, m->body_len, &gm);
+    ofperr err = m->version == OFP10_VERSION
+                 ? ofp_group_mod_decode_nx(m->body, m->body_len, &gm)
+                 : ofp_group_mod_decode(m->body, m->body_len, &gm);
 
     if (!err) {
         pthread_rwlock_wrlock(&xlate_lock);
@@ -1147,9 +1276,12 @@ handle_group_stats(struct conn *c, const struct ofp_msg *m, bool desc)
 {
     struct rule_set *rs = rules_find(c->bridge);
     uint32_t want = OFPG_ALL;
+    bool nx = m->version == OFP10_VERSION;
     struct ofp_buf e;
 
-    if (!desc) {
+    /* Group stats requests name a group; so do Nicira's group-desc
+     * requests (OpenFlow 1.5's layout), where 1.3's have no body. */
+    if (!desc || nx) {
         struct ofp_rd r;
         ofp_rd_init(&r, m->body, m->body_len);
         want = ofp_rd_be32(&r);
@@ -1160,7 +1292,7 @@ handle_group_stats(struct conn *c, const struct ofp_msg *m, bool desc)
     }
     ofp_buf_init(&e);
     size_t start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
-                                         m->stats_type, 0);
+                                         m->stats_type, m->nx_subtype);
     uint64_t now = time_msec();
     pthread_rwlock_rdlock(&xlate_lock);
     for (size_t i = 0; rs && i < rs->groups.n; i++) {
@@ -1169,7 +1301,10 @@ handle_group_stats(struct conn *c, const struct ofp_msg *m, bool desc)
             continue;
         }
         ofp_buf_clear(&e);
-        if (desc) {
+        if (desc && nx) {
+            ofp_group_desc_encode_nx(&e, g->type, g->id, g->buckets,
+                                     g->n_buckets);
+        } else if (desc) {
             ofp_group_desc_encode(&e, g->type, g->id, g->buckets,
                                   g->n_buckets);
         } else {
@@ -1187,7 +1322,7 @@ handle_group_stats(struct conn *c, const struct ofp_msg *m, bool desc)
             ofp_stats_set_more(&c->tx, start);
             ofp_finish(&c->tx, start);
             start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
-                                          m->stats_type, 0);
+                                          m->stats_type, m->nx_subtype);
         }
         ofp_buf_bytes(&c->tx, e.data, e.len);
     }
@@ -1200,8 +1335,8 @@ static void
 handle_group_features(struct conn *c, const struct ofp_msg *m)
 {
     size_t start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
-                                         OFPMP_GROUP_FEATURES, 0);
-    ofp_group_features_encode(&c->tx);
+                                         m->stats_type, m->nx_subtype);
+    ofp_group_features_encode(&c->tx, c->version);
     ofp_finish(&c->tx, start);
 }
 
@@ -1330,6 +1465,24 @@ handle_port_mod(struct conn *c, const struct ofp_msg *m)
         send_error(c, m, OFPERR_PORT_MOD_BAD_HW_ADDR);
         return;
     }
+    /* 1.1+ has no NO_FLOOD bit: leave it as it is. */
+    uint32_t ours = RULES_PC_ALL;
+    if (c->version != OFP10_VERSION) {
+        ours &= ~RULES_PC_NO_FLOOD;
+    }
+    if (mask & ours) {
+        pthread_rwlock_wrlock(&xlate_lock);
+        struct rule_set *rs = rules_find(c->bridge);
+        uint32_t now = rules_port_config(rs, pi.port_no);
+        bool ok = rs && rules_set_port_config(rs, pi.port_no,
+                                              (now & ~(mask & ours))
+                                              | (config & mask & ours));
+        pthread_rwlock_unlock(&xlate_lock);
+        if (!ok) {
+            send_error(c, m, OFPERR_PORT_MOD_BAD_CONFIG);
+            return;
+        }
+    }
     if (mask & 1) {             /* OFPPC_PORT_DOWN: the host interface */
         struct ifreq ifr;
         int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -1349,7 +1502,13 @@ handle_port_mod(struct conn *c, const struct ofp_msg *m)
         if (fd >= 0) {
             close(fd);
         }
-        port_config_changed(c->bridge, pi.port_no, config & 1);
+    }
+    if (mask & (ours | 1)) {
+        port_info_get(p, &pi);
+        if (mask & 1) {
+            pi.config = (pi.config & ~1u) | (config & 1);
+        }
+        port_config_changed(c->bridge, pi.port_no, pi.config);
     }
 }
 
@@ -1405,6 +1564,66 @@ handle_nx_set_flow_format(struct conn *c, const struct ofp_msg *m)
     }
 }
 
+/* The fragment handling mode is the switch's, the rest the connection's.
+ * Reassembly is not offered (nor by Open vSwitch): the mode stays, and
+ * the sender sees that in the next get-config. */
+static void
+handle_set_config(struct conn *c, uint16_t flags, uint16_t miss_send_len)
+{
+    uint16_t frag = flags & 3;
+
+    c->config_flags = flags & ~3u;
+    c->miss_send_len = miss_send_len;
+    pthread_rwlock_wrlock(&xlate_lock);
+    struct rule_set *rs = rules_find(c->bridge);
+    bool changed = rs && frag != RULES_FRAG_REASM && rs->frag_mode != frag;
+    if (changed) {
+        rs->frag_mode = frag;
+    }
+    pthread_rwlock_unlock(&xlate_lock);
+    if (changed) {
+        udpif_revalidate();
+    } else if (frag == RULES_FRAG_REASM) {
+        LOG_WARN("%s: fragment reassembly is not supported", c->bridge);
+    }
+}
+
+/* hvs has no queues: every existing port (or OFPP_ANY) has none. */
+static void
+handle_queue_get_config(struct conn *c, const struct ofp_msg *m)
+{
+    const struct ofproto *br = conn_bridge(c);
+    struct ofp_rd r;
+    uint32_t port;
+    bool of10 = c->version == OFP10_VERSION;
+
+    ofp_rd_init(&r, m->body, m->body_len);
+    port = of10 ? ofp_port_from_16(ofp_rd_be16(&r)) : ofp_rd_be32(&r);
+    if (r.bad) {
+        send_error(c, m, OFPERR_BAD_REQ_LEN);
+        return;
+    }
+    bool found = port == OFPP_ANY;
+    for (unsigned i = 0; br && !found && i < br->n_ports; i++) {
+        found = port_no_wire(br->ports[i]) == port;
+    }
+    if (!found) {
+        send_error(c, m, OFPERR_QUEUE_OP_BAD_PORT);
+        return;
+    }
+    size_t start = ofp_start(&c->tx, c->version,
+                             of10 ? OFPT10_QUEUE_GET_CONFIG_REPLY
+                                  : OFPT13_QUEUE_GET_CONFIG_REPLY, m->xid);
+    if (of10) {
+        ofp_buf_be16(&c->tx, ofp_port_to_16(port));
+        ofp_buf_put(&c->tx, 6);
+    } else {
+        ofp_buf_be32(&c->tx, port);
+        ofp_buf_put(&c->tx, 4);
+    }
+    ofp_finish(&c->tx, start);
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 static void
@@ -1457,7 +1676,9 @@ handle_msg(struct conn *c, const uint8_t *data, size_t len)
         handle_features(c, &m);
         break;
     case OFPTYPE_GET_CONFIG_REQUEST: {
-        uint8_t body[4] = { c->config_flags >> 8, c->config_flags,
+        const struct rule_set *rs = rules_find(c->bridge);
+        uint16_t flags = (c->config_flags & ~3u) | (rs ? rs->frag_mode : 0);
+        uint8_t body[4] = { flags >> 8, flags,
                             c->miss_send_len >> 8, c->miss_send_len };
         send_simple(c, OFPT_GET_CONFIG_REPLY, m.xid, body, sizeof body);
         break;
@@ -1466,9 +1687,12 @@ handle_msg(struct conn *c, const uint8_t *data, size_t len)
         if (m.body_len < 4) {
             send_error(c, &m, OFPERR_BAD_REQ_LEN);
         } else {
-            c->config_flags = m.body[0] << 8 | m.body[1];
-            c->miss_send_len = m.body[2] << 8 | m.body[3];
+            handle_set_config(c, m.body[0] << 8 | m.body[1],
+                              m.body[2] << 8 | m.body[3]);
         }
+        break;
+    case OFPTYPE_QUEUE_GET_CONFIG_REQUEST:
+        handle_queue_get_config(c, &m);
         break;
     case OFPTYPE_BARRIER_REQUEST:
         /* Everything before it is done: we handle messages in order. */
@@ -2412,6 +2636,36 @@ reap_dead(void)
 
 /* ---- entry points ------------------------------------------------------- */
 
+/* Rules the learn action built in handler threads. */
+static void
+apply_learned(void)
+{
+    if (!rules_learned_pending()) {
+        return;
+    }
+    pthread_rwlock_wrlock(&xlate_lock);
+    bool changed = rules_apply_learned(time_msec());
+    pthread_rwlock_unlock(&xlate_lock);
+    if (changed) {
+        udpif_revalidate();
+    }
+}
+
+/* Handler threads wake the main loop through the packet-in eventfd. */
+static void
+learn_wakeup(void)
+{
+    pthread_mutex_lock(&pin_mutex);
+    int fd = pin_efd;
+    pthread_mutex_unlock(&pin_mutex);
+    if (fd >= 0) {
+        uint64_t one = 1;
+        if (write(fd, &one, sizeof one) < 0) {
+            /* The counter is full: the main loop is awake anyway. */
+        }
+    }
+}
+
 int
 ofconn_init(const char *rundir, struct dpif *dpif)
 {
@@ -2439,6 +2693,7 @@ ofconn_init(const char *rundir, struct dpif *dpif)
         pin_efd = efd;
         pthread_mutex_unlock(&pin_mutex);
     }
+    rules_set_learn_wakeup(learn_wakeup);
     return epfd;
 }
 
@@ -2479,11 +2734,13 @@ ofconn_run(void)
     reap_dead();
     update_fail_state();
     expire_rules();
+    apply_learned();
 }
 
 void
 ofconn_destroy(void)
 {
+    rules_set_learn_wakeup(NULL);
     while (remotes) {
         struct remote *r = remotes;
         remotes = r->next;

@@ -1,6 +1,7 @@
 /* OpenFlow rule tables (see rules.h). */
 #include "rules.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,138 @@ set_destroy(struct rule_set *s)
         classifier_destroy(&s->tables[t].cls);
     }
     groups_clear(&s->groups);
+    free(s->port_cfg);
     free(s);
+}
+
+/* ---- learned rules ------------------------------------------------------ */
+
+#define LEARN_QUEUE_MAX 1024
+
+struct learned {
+    char bridge[IFNAMSIZ];
+    struct rule *rule;
+};
+
+static pthread_mutex_t learn_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct learned learn_q[LEARN_QUEUE_MAX];
+static size_t learn_n;
+static atomic_bool learn_pending;
+static void (*learn_wakeup)(void);
+
+bool
+rules_learned_pending(void)
+{
+    return atomic_load(&learn_pending);
+}
+
+void
+rules_set_learn_wakeup(void (*cb)(void))
+{
+    learn_wakeup = cb;
+}
+
+void
+rules_queue_learned(const char *bridge, struct rule *r)
+{
+    bool queued = false;
+
+    pthread_mutex_lock(&learn_mutex);
+    if (learn_n < LEARN_QUEUE_MAX) {
+        snprintf(learn_q[learn_n].bridge, IFNAMSIZ, "%s", bridge);
+        learn_q[learn_n++].rule = r;
+        atomic_store(&learn_pending, true);
+        queued = true;
+    }
+    pthread_mutex_unlock(&learn_mutex);
+    if (!queued) {
+        rule_free(r);
+    } else if (learn_wakeup) {
+        learn_wakeup();
+    }
+}
+
+static bool
+same_actions(const struct ofpacts *a, const struct ofpacts *b)
+{
+    /* Learned rules hold only loads and outputs: plain values. */
+    return a->n == b->n && !memcmp(a->a, b->a, a->n * sizeof *a->a);
+}
+
+bool
+rules_apply_learned(uint64_t now_ms)
+{
+    struct learned q[LEARN_QUEUE_MAX];
+    bool changed = false;
+    size_t n;
+
+    pthread_mutex_lock(&learn_mutex);
+    n = learn_n;
+    memcpy(q, learn_q, n * sizeof q[0]);
+    learn_n = 0;
+    atomic_store(&learn_pending, false);
+    pthread_mutex_unlock(&learn_mutex);
+    for (size_t i = 0; i < n; i++) {
+        struct rule_set *s = rules_find(q[i].bridge);
+        struct rule *r = q[i].rule;
+        if (!s) {
+            rule_free(r);
+            continue;
+        }
+        struct rule_table *t = &s->tables[r->table_id];
+        struct cls_rule *cr = classifier_find_exact(&t->cls, &r->match,
+                                                    r->priority);
+        struct rule *old = cr ? RULE_OF(cr) : NULL;
+        if (old && same_actions(&old->acts, &r->acts)
+            && old->idle_timeout == r->idle_timeout
+            && old->hard_timeout == r->hard_timeout
+            && old->cookie == r->cookie && old->flags == r->flags) {
+            old->created_ms = now_ms;
+            atomic_store(&old->used_ms, now_ms);
+            rule_free(r);
+            continue;
+        }
+        if (!rules_add(s, r, now_ms)) {
+            changed = true;
+        }
+    }
+    return changed;
+}
+
+uint32_t
+rules_port_config(const struct rule_set *s, uint32_t port_no)
+{
+    for (size_t i = 0; s && i < s->n_port_cfg; i++) {
+        if (s->port_cfg[i].port_no == port_no) {
+            return s->port_cfg[i].config;
+        }
+    }
+    return 0;
+}
+
+bool
+rules_set_port_config(struct rule_set *s, uint32_t port_no, uint32_t config)
+{
+    config &= RULES_PC_ALL;
+    for (size_t i = 0; i < s->n_port_cfg; i++) {
+        if (s->port_cfg[i].port_no == port_no) {
+            s->port_cfg[i].config = config;
+            return true;
+        }
+    }
+    if (!config) {
+        return true;
+    }
+    struct rule_port_cfg *v = realloc(s->port_cfg,
+                                      (s->n_port_cfg + 1) * sizeof *v);
+    if (!v) {
+        return false;
+    }
+    v[s->n_port_cfg].port_no = port_no;
+    v[s->n_port_cfg].config = config;
+    s->port_cfg = v;
+    s->n_port_cfg++;
+    return true;
 }
 
 struct rule_set *
@@ -137,6 +269,13 @@ rules_sync(const struct xlate_cfg *cfg)
 void
 rules_destroy_all(void)
 {
+    pthread_mutex_lock(&learn_mutex);
+    for (size_t i = 0; i < learn_n; i++) {
+        rule_free(learn_q[i].rule);
+    }
+    learn_n = 0;
+    atomic_store(&learn_pending, false);
+    pthread_mutex_unlock(&learn_mutex);
     while (all_sets) {
         struct rule_set *s = all_sets;
         all_sets = s->next;

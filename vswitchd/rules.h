@@ -60,8 +60,39 @@ struct rule_set {
     bool miss_to_controller;    /* an OpenFlow 1.0 controller is connected:
                                  * table misses become packet-ins */
     struct group_table groups;
+    /* The switch's fragment handling (set-config flags, OFPC_FRAG_*):
+     * per switch, as OpenFlow has it, not per connection. */
+    uint16_t frag_mode;
+    /* OpenFlow port config bits that are the switch's own rather than
+     * the host interface's (RULES_PC_*), by OpenFlow port number
+     * (OFPP_LOCAL for the local port); ports not listed have none. */
+    struct rule_port_cfg {
+        uint32_t port_no;
+        uint32_t config;
+    } *port_cfg;
+    size_t n_port_cfg;
     struct rule_set *next;
 };
+
+/* Fragment handling modes (OFPC_FRAG_*). */
+enum { RULES_FRAG_NORMAL = 0, RULES_FRAG_DROP = 1, RULES_FRAG_REASM = 2,
+       RULES_FRAG_NX_MATCH = 3 };
+
+/* Port config bits kept here (OFPPC_*, same bits in 1.0 and 1.3; 1.3 has
+ * no NO_FLOOD). */
+#define RULES_PC_NO_RECV      (1u << 2)
+#define RULES_PC_NO_FLOOD     (1u << 4)
+#define RULES_PC_NO_FWD       (1u << 5)
+#define RULES_PC_NO_PACKET_IN (1u << 6)
+#define RULES_PC_ALL (RULES_PC_NO_RECV | RULES_PC_NO_FLOOD | RULES_PC_NO_FWD \
+                      | RULES_PC_NO_PACKET_IN)
+
+/* The RULES_PC_* bits of port 'port_no' (0 for a NULL set). */
+uint32_t rules_port_config(const struct rule_set *, uint32_t port_no);
+/* Sets them (only RULES_PC_ALL bits are kept).  Returns false if memory
+ * is short. */
+bool rules_set_port_config(struct rule_set *, uint32_t port_no,
+                           uint32_t config);
 
 /* Which rules a flow-mod (modify/delete) or stats request means. */
 struct rule_criteria {
@@ -122,6 +153,22 @@ void rules_for_each(struct rule_set *, const struct rule_criteria *c,
 /* Deletes rules whose idle or hard timeout has passed.  Returns how
  * many. */
 size_t rules_expire(struct rule_set *, uint64_t now_ms);
+
+/* Learned rules (the learn action): handler threads build them while
+ * translating and queue them here; the main thread adds them.  The queue
+ * is bounded (what does not fit is dropped: the next packet learns it
+ * again).  'r' is the queue's after the call. */
+void rules_queue_learned(const char *bridge, struct rule *r);
+/* Called (from the queuing thread) after a rule was queued: the main
+ * loop's wake-up. */
+void rules_set_learn_wakeup(void (*cb)(void));
+/* Adds the queued rules (caller holds xlate_lock for writing).  A rule
+ * that is already there with the same actions only has its timeouts
+ * restarted, so that relearning does not churn the tables.  Returns
+ * whether a table changed (datapath flows need revalidating). */
+bool rules_apply_learned(uint64_t now_ms);
+/* Whether rules wait in the queue (cheap: no lock). */
+bool rules_learned_pending(void);
 
 struct rule *rule_create(void);
 void rule_free(struct rule *);

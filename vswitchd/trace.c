@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,6 +490,69 @@ format_subfield(struct odp_buf *b, uint8_t id, uint32_t hdr, unsigned ofs,
     }
 }
 
+static void
+format_learn_src(struct odp_buf *b, const struct ofp_learn_spec *sp)
+{
+    if (sp->src_type == LEARN_SRC_FIELD) {
+        format_subfield(b, sp->src_field, sp->src_hdr, sp->src_ofs,
+                        sp->n_bits);
+        return;
+    }
+    odp_buf_put(b, "0x");
+    bool lead = true;
+    for (size_t i = 0; i < sp->value_len; i++) {
+        if (lead && !sp->value[i] && i + 1 < sp->value_len) {
+            continue;
+        }
+        odp_buf_put(b, lead ? "%x" : "%02x", sp->value[i]);
+        lead = false;
+    }
+}
+
+/* As ovs-ofctl writes it: learn(table=1,hard_timeout=60,
+ * NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],output:NXM_OF_IN_PORT[]). */
+static void
+format_learn(struct odp_buf *b, const struct ofp_learn *l)
+{
+    odp_buf_put(b, "learn(table=%u", l->table_id);
+    if (l->idle_timeout) {
+        odp_buf_put(b, ",idle_timeout=%u", l->idle_timeout);
+    }
+    if (l->hard_timeout) {
+        odp_buf_put(b, ",hard_timeout=%u", l->hard_timeout);
+    }
+    if (l->priority != 0x8000) {
+        odp_buf_put(b, ",priority=%u", l->priority);
+    }
+    if (l->cookie) {
+        odp_buf_put(b, ",cookie=0x%" PRIx64, l->cookie);
+    }
+    for (size_t i = 0; i < l->n_specs; i++) {
+        const struct ofp_learn_spec *sp = &l->specs[i];
+        odp_buf_put(b, ",");
+        switch (sp->dst_type) {
+        case LEARN_DST_MATCH:
+            format_subfield(b, sp->dst_field, sp->dst_hdr, sp->dst_ofs,
+                            sp->n_bits);
+            odp_buf_put(b, "=");
+            format_learn_src(b, sp);
+            break;
+        case LEARN_DST_LOAD:
+            odp_buf_put(b, "load:");
+            format_learn_src(b, sp);
+            odp_buf_put(b, "->");
+            format_subfield(b, sp->dst_field, sp->dst_hdr, sp->dst_ofs,
+                            sp->n_bits);
+            break;
+        default:
+            odp_buf_put(b, "output:");
+            format_learn_src(b, sp);
+            break;
+        }
+    }
+    odp_buf_put(b, ")");
+}
+
 void
 trace_format_action(struct odp_buf *b, const struct ofpact *a)
 {
@@ -571,6 +635,9 @@ trace_format_action(struct odp_buf *b, const struct ofpact *a)
         format_subfield(b, a->src_field, a->src_hdr, a->src_ofs, a->n);
         odp_buf_put(b, "->");
         format_subfield(b, a->field, a->dst_hdr, a->ofs, a->n);
+        break;
+    case OFPACT_LEARN:
+        format_learn(b, a->learn);
         break;
     }
 }

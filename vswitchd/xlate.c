@@ -123,6 +123,8 @@ put_tunnel(struct ctx *c, const struct ofport_tunnel *t)
 
 /* Outputs to 'port', first making the packet's tag what 'port' wants for
  * VLAN 'vlan'. */
+static uint32_t port_config(const struct ctx *, const struct ofport *);
+
 static void
 output_vlan(struct ctx *c, const struct ofport *port, int vlan)
 {
@@ -131,6 +133,9 @@ output_vlan(struct ctx *c, const struct ofport *port, int vlan)
         || vlan <= 0;
     int want = untagged ? -1 : vlan;
 
+    if (port_config(c, port) & RULES_PC_NO_FWD) {
+        return;                 /* mod-port no-forward */
+    }
     if (c->cur_vlan != want) {
         if (c->cur_vlan >= 0) {
             put_attr(c, OVS_ACTION_ATTR_POP_VLAN, NULL, 0);
@@ -273,7 +278,8 @@ normal(struct ctx *c, const struct ofport *in, bool learn, uint64_t now)
                  : "no learned MAC for destination, flooding");
     for (unsigned i = 0; i < br->n_ports; i++) {
         const struct ofport *p = br->ports[i];
-        if (p != in && port_in_vlan(p, vlan)) {
+        if (p != in && port_in_vlan(p, vlan)
+            && !(port_config(c, p) & RULES_PC_NO_FLOOD)) {
             output_vlan(c, p, vlan);
         }
     }
@@ -321,11 +327,26 @@ commit_vlan(struct ctx *c)
     c->cur_vlan = want ? (want & VID_MASK) : -1;
 }
 
+/* The OpenFlow config bits (RULES_PC_*) the switch keeps for 'p'. */
+static uint32_t
+port_config(const struct ctx *c, const struct ofport *p)
+{
+    if (!c->rules || !c->rules->n_port_cfg) {
+        return 0;
+    }
+    return rules_port_config(c->rules, p->ofp_port == OFPP_LOCAL_NO
+                                       ? OFPP_LOCAL : p->ofp_port);
+}
+
 static void
 output_port(struct ctx *c, const struct ofport *p)
 {
     if (p->odp_port == UINT32_MAX) {
         return;                 /* the controller's pseudo input port */
+    }
+    if (port_config(c, p) & RULES_PC_NO_FWD) {
+        trace_detail(c, "OFPPC_NO_FWD set, skipping output");
+        return;
     }
     commit_vlan(c);
     if (p->tnl.type && !put_tunnel(c, &p->tnl)) {
@@ -379,8 +400,11 @@ do_output(struct ctx *c, uint32_t port, uint16_t max_len)
     case OFPP_FLOOD:
     case OFPP_ALL:
         for (unsigned i = 0; i < br->n_ports; i++) {
-            if (br->ports[i] != c->in) {
-                output_port(c, br->ports[i]);
+            const struct ofport *p = br->ports[i];
+            if (p != c->in
+                && (port != OFPP_FLOOD
+                    || !(port_config(c, p) & RULES_PC_NO_FLOOD))) {
+                output_port(c, p);
             }
         }
         break;
@@ -521,7 +545,7 @@ do_set_field(struct ctx *c, const struct ofpact *a)
         mf_set(id, false, a->value, &c->pkt);
         break;
     default:
-        if (id >= MF_REG0 && id <= MF_REG7) {
+        if ((id >= MF_REG0 && id <= MF_REG7) || id == MF_METADATA) {
             mf_set(id, false, a->value, &c->pkt);
         }
         /* Other fields cannot be rewritten by the datapath yet. */
@@ -594,6 +618,106 @@ do_reg_load(struct ctx *c, const struct ofpact *a)
     }
     mf_copy_bits(src, 8, 0, val, w, a->ofs, a->n);
     write_field(c, a->field, w, val);
+}
+
+/* The bits a learn spec takes: 'n_bits' from bit 'ofs' of the
+ * big-endian value in 'src' ('len' bytes), into the low bits of 'out' (8
+ * bytes, big-endian). */
+static uint64_t
+learn_bits(const uint8_t *src, size_t len, unsigned ofs, unsigned n_bits)
+{
+    uint8_t out[8] = { 0 };
+    uint64_t v = 0;
+
+    mf_copy_bits(src, len, ofs, out, sizeof out, 0, n_bits);
+    for (int i = 0; i < 8; i++) {
+        v = v << 8 | out[i];
+    }
+    return v;
+}
+
+/* The learn action: a rule built from the packet as it is now, queued
+ * for the main thread (rules.h).  The fields it reads go into the
+ * megaflow mask, so that every packet that would learn something else
+ * comes up again.  Only real upcalls learn; traces and revalidation
+ * translate without side effects. */
+static void
+do_learn(struct ctx *c, const struct ofp_learn *l)
+{
+    for (size_t i = 0; i < l->n_specs; i++) {
+        const struct ofp_learn_spec *sp = &l->specs[i];
+        if (sp->src_type == LEARN_SRC_FIELD) {
+            unwildcard_field(c, sp->src_field, sp->src_hdr & 0xff);
+        }
+    }
+    if (!c->learn || !c->rules || !c->in) {
+        return;
+    }
+    struct rule *r = rule_create();
+    if (!r) {
+        return;
+    }
+    ofp_match_init_catchall(&r->match);
+    r->table_id = l->table_id;
+    r->priority = l->priority;
+    r->idle_timeout = l->idle_timeout;
+    r->hard_timeout = l->hard_timeout;
+    r->cookie = l->cookie;
+    r->flags = l->flags & OFP_LEARN_F_SEND_FLOW_REM ? RULE_F_SEND_FLOW_REM
+                                                    : 0;
+    bool ok = true;
+    for (size_t i = 0; ok && i < l->n_specs; i++) {
+        const struct ofp_learn_spec *sp = &l->specs[i];
+        uint8_t sv[16];
+        size_t sl;
+        unsigned sofs;
+        if (sp->src_type == LEARN_SRC_FIELD) {
+            sl = mf_get_width(sp->src_field, sp->src_hdr & 0xff, &c->pkt,
+                              sv);
+            sofs = sp->src_ofs;
+        } else {
+            memcpy(sv, sp->value, sp->value_len);
+            sl = sp->value_len;
+            sofs = 0;
+        }
+        switch (sp->dst_type) {
+        case LEARN_DST_MATCH: {
+            size_t w = sp->dst_hdr & 0xff;
+            uint8_t v[16], m[16], ones[16];
+            memset(ones, 0xff, sizeof ones);
+            mf_get_width(sp->dst_field, w, &r->match.v, v);
+            mf_get_width(sp->dst_field, w, &r->match.m, m);
+            mf_copy_bits(sv, sl, sofs, v, w, sp->dst_ofs, sp->n_bits);
+            mf_copy_bits(ones, sizeof ones, 0, m, w, sp->dst_ofs,
+                         sp->n_bits);
+            ok = mf_set_width(sp->dst_field, w, v, &r->match.v)
+                 && mf_set_width(sp->dst_field, w, m, &r->match.m);
+            break;
+        }
+        case LEARN_DST_LOAD: {
+            struct ofpact *a = ofpacts_put(&r->acts, OFPACT_REG_LOAD);
+            a->field = sp->dst_field;
+            a->dst_hdr = sp->dst_hdr;
+            a->ofs = sp->dst_ofs;
+            a->n = sp->n_bits;
+            a->metadata = learn_bits(sv, sl, sofs, sp->n_bits);
+            break;
+        }
+        default: {
+            uint32_t port = learn_bits(sv, sl, sofs, sp->n_bits);
+            if (sp->src_field == MF_IN_PORT && (sp->src_hdr & 0xff) == 2) {
+                port = ofp_port_from_16(port);
+            }
+            ofpacts_put(&r->acts, OFPACT_OUTPUT)->port = port;
+            break;
+        }
+        }
+    }
+    if (!ok) {
+        rule_free(r);
+        return;
+    }
+    rules_queue_learned(c->rules->name, r);
 }
 
 static void
@@ -865,6 +989,9 @@ do_action(struct ctx *c, const struct ofpact *a)
     case OFPACT_REG_MOVE:
         do_reg_move(c, a);
         break;
+    case OFPACT_LEARN:
+        do_learn(c, a->learn);
+        break;
     case OFPACT_RESUBMIT: {
         if (c->depth >= MAX_RESUBMIT_DEPTH) {
             break;
@@ -892,6 +1019,9 @@ write_actions(struct ctx *c, const struct ofpact *acts, size_t n)
     for (size_t i = 0; i < n; i++) {
         const struct ofpact *a = &acts[i];
         bool replaced = false;
+        if (a->type == OFPACT_LEARN) {
+            continue;           /* not an action-set action */
+        }
         for (size_t j = 0; j < c->action_set.n; j++) {
             struct ofpact *b = &c->action_set.a[j];
             if (b->type == a->type
@@ -995,7 +1125,8 @@ do_table(struct ctx *c, uint8_t table)
     if (!r) {
         /* Table miss: OpenFlow 1.0 sends it to the controller, 1.3 drops
          * unless a table-miss rule says otherwise. */
-        if (c->rules->miss_to_controller && c->in) {
+        if (c->rules->miss_to_controller && c->in
+            && !(port_config(c, c->in) & RULES_PC_NO_PACKET_IN)) {
             c->table_miss_rule = true;
             c->rule_cookie = 0;
             output_controller(c, OFPR_NO_MATCH, UINT16_MAX);
@@ -1118,6 +1249,28 @@ xlate__(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
     c.in = in;
     c.learn = learn;
     c.now = now;
+    if (port_config(&c, in) & RULES_PC_NO_RECV) {
+        if (trace) {
+            trace_add(trace, TRACE_TABLE, "%s", " 0. OFPPC_NO_RECV is set "
+                      "on the input port, dropping");
+        }
+        return;
+    }
+    /* Fragment handling "drop": IP fragments never enter the tables.
+     * The datapath mask keeps ip_frag, so whole packets of the same
+     * flow do not share the drop. */
+    if (c.rules->frag_mode == RULES_FRAG_DROP
+        && (key->eth_type == htons(0x0800)
+            || key->eth_type == htons(0x86dd))) {
+        out->mask.ip_frag = 0xff;
+        if (key->ip_frag != OVS_FRAG_TYPE_NONE) {
+            if (trace) {
+                trace_add(trace, TRACE_TABLE, "%s", " 0. fragment "
+                          "handling is \"drop\": dropping an IP fragment");
+            }
+            return;
+        }
+    }
     ofpacts_init(&c.action_set);
     do_table(&c, 0);
     if (!c.stopped) {

@@ -4,9 +4,11 @@
  * The first byte picks the negotiated version (0: none yet, odd: 1.0,
  * even: 1.3); the rest is a stream of messages, framed as a connection
  * would.  Each message is decoded; flow-mods go on through their match
- * and actions, group-mods through their buckets.  A 1.3 match that
+ * and actions, group-mods (1.3's, and Nicira's over 1.0) through their
+ * buckets.  A 1.3 match that
  * decodes must survive an encode/decode round trip unchanged, encoded
  * actions must decode again, and so must a group's buckets. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -81,6 +83,7 @@ flow_mod(const struct ofp_msg *m)
         check_oxm_round_trip(&match);
         if (!ofpacts_decode_instructions(r.p, r.left, &acts)) {
             ofpacts_check(&acts, 0, 254);
+            ofpacts_check_prereqs(&acts, &match);
             check_actions_round_trip(OFP13_VERSION, &acts);
         }
     }
@@ -108,7 +111,10 @@ nx_flow_mod(const struct ofp_msg *m)
         ofp_buf_init(&b);
         ofp_match_encode_nxm(&b, &match);
         ofp_buf_uninit(&b);
-        ofpacts_decode_actions(OFP10_VERSION, r.p, r.left, &acts);
+        if (!ofpacts_decode_actions(OFP10_VERSION, r.p, r.left, &acts)) {
+            ofpacts_check_prereqs(&acts, &match);
+            check_actions_round_trip(OFP10_VERSION, &acts);
+        }
     }
     ofpacts_uninit(&acts);
 }
@@ -121,23 +127,34 @@ group_mod(const struct ofp_msg *m)
 {
     struct ofp_group_mod gm, again;
     struct ofp_buf b;
+    bool nx = m->version == OFP10_VERSION;
+    ofperr (*decode)(const uint8_t *, size_t, struct ofp_group_mod *)
+        = nx ? ofp_group_mod_decode_nx : ofp_group_mod_decode;
 
-    if (ofp_group_mod_decode(m->body, m->body_len, &gm)) {
+    if (decode(m->body, m->body_len, &gm)) {
         return;
     }
     ofp_buf_init(&b);
-    ofp_group_desc_encode(&b, gm.type, gm.group_id, gm.buckets,
-                          gm.n_buckets);
+    if (nx) {
+        ofp_group_desc_encode_nx(&b, gm.type, gm.group_id, gm.buckets,
+                                 gm.n_buckets);
+    } else {
+        ofp_group_desc_encode(&b, gm.type, gm.group_id, gm.buckets,
+                              gm.n_buckets);
+    }
     b.data[0] = gm.command >> 8;
     b.data[1] = gm.command;
-    if (ofp_group_mod_decode(b.data, b.len, &again)
+    if (decode(b.data, b.len, &again)
         || again.n_buckets != gm.n_buckets || again.type != gm.type
         || again.group_id != gm.group_id) {
         abort();
     }
     for (size_t i = 0; i < gm.n_buckets; i++) {
         if (again.buckets[i].acts.n != gm.buckets[i].acts.n
-            || again.buckets[i].weight != gm.buckets[i].weight) {
+            || again.buckets[i].weight != gm.buckets[i].weight
+            || again.buckets[i].bucket_id != gm.buckets[i].bucket_id
+            || again.buckets[i].watch_port != gm.buckets[i].watch_port
+            || again.buckets[i].watch_group != gm.buckets[i].watch_group) {
             abort();
         }
     }
@@ -171,7 +188,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ofp_buf_init(&b);
             ofp_encode_error(&b, version ? version : OFP13_VERSION, 1, err,
                              data, len);
-            if (b.len > 8 + 4 + (size_t) len) {
+            /* Header, type and code, Nicira's vendor error part in 1.0,
+             * and at most the request. */
+            if (b.len > 8 + 4 + 8 + (size_t) len) {
                 abort();
             }
             ofp_buf_uninit(&b);

@@ -372,8 +372,10 @@ def test_malformed_openflow_gets_errors(topo, switch_factory):
     po = struct.pack("!IIH6x", 7, 0xfffffffd, 0) + b"\0" * 14
     sock.sendall(_hdr(4, 13, 8 + len(po), 17) + po)
     _expect_error(sock, 17, 1, 8)
-    # Flow-mod outputting to port 0: bad_action/bad_out_port.
-    acts = struct.pack("!HHIH6x", 0, 16, 0, 0)
+    # Flow-mod outputting to a reserved port number that names no port:
+    # bad_action/bad_out_port.  (Port numbers up to OFPP_MAX are fine even
+    # without a port, as in Open vSwitch: the port may come later.)
+    acts = struct.pack("!HHIH6x", 0, 16, 0xffffff10, 0)
     inst = struct.pack("!HH4x", 4, 8 + len(acts)) + acts
     match = struct.pack("!HH4x", 1, 4)
     body = struct.pack("!QQBBHHHIIIH2x", 0, 0, 0, 0, 0, 0, 100,

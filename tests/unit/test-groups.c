@@ -120,11 +120,104 @@ test_select_weights(void **state)
     groups_clear(&t);
 }
 
+static void
+ids_are(const struct group *g, const uint32_t *ids, size_t n)
+{
+    assert_int_equal(g->n_buckets, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(g->buckets[i].bucket_id, ids[i]);
+    }
+}
+
+/* OpenFlow 1.5's insert/remove bucket, as Open vSwitch offers it. */
+static void
+test_edit_buckets(void **state)
+{
+    (void) state;
+    struct group_table t = { 0 };
+    struct ofp_group_mod gm;
+
+    make_mod(&gm, OFPGC_ADD, OFPGT_ALL, 1, 2, NULL);
+    gm.buckets[0].bucket_id = 0;
+    gm.buckets[1].bucket_id = 1;
+    assert_int_equal(groups_add_or_modify(&t, &gm, 0), 0);
+    ofp_group_mod_uninit(&gm);
+    struct group *g = groups_find(&t, 1);
+    atomic_store(&g->bucket_stats[1].packets, 7);
+
+    /* Insert first, last and after a bucket id. */
+    make_mod(&gm, OFPGC_INSERT_BUCKET, OFPGT_ALL, 1, 1, NULL);
+    gm.buckets[0].bucket_id = 5;
+    gm.command_bucket_id = OFPG_BUCKET_FIRST;
+    assert_int_equal(groups_edit_buckets(&t, &gm), 0);
+    ofp_group_mod_uninit(&gm);
+    ids_are(g, (const uint32_t[]) { 5, 0, 1 }, 3);
+    assert_int_equal(atomic_load(&g->bucket_stats[2].packets), 7);
+    make_mod(&gm, OFPGC_INSERT_BUCKET, OFPGT_ALL, 1, 1, NULL);
+    gm.buckets[0].bucket_id = 6;
+    gm.command_bucket_id = OFPG_BUCKET_LAST;
+    assert_int_equal(groups_edit_buckets(&t, &gm), 0);
+    ofp_group_mod_uninit(&gm);
+    make_mod(&gm, OFPGC_INSERT_BUCKET, OFPGT_ALL, 1, 1, NULL);
+    gm.buckets[0].bucket_id = 7;
+    gm.command_bucket_id = 0;
+    assert_int_equal(groups_edit_buckets(&t, &gm), 0);
+    ids_are(g, (const uint32_t[]) { 5, 0, 7, 1, 6 }, 5);
+    /* The same id again, an unknown anchor, an unknown group. */
+    gm.command_bucket_id = OFPG_BUCKET_LAST;
+    make_mod(&gm, OFPGC_INSERT_BUCKET, OFPGT_ALL, 1, 1, NULL);
+    gm.buckets[0].bucket_id = 7;
+    gm.command_bucket_id = OFPG_BUCKET_LAST;
+    assert_int_equal(groups_edit_buckets(&t, &gm),
+                     OFPERR_GROUP_BUCKET_EXISTS);
+    gm.buckets[0].bucket_id = 8;
+    gm.command_bucket_id = 99;
+    assert_int_equal(groups_edit_buckets(&t, &gm),
+                     OFPERR_GROUP_UNKNOWN_BUCKET);
+    gm.group_id = 2;
+    assert_int_equal(groups_edit_buckets(&t, &gm), OFPERR_GROUP_UNKNOWN);
+    ofp_group_mod_uninit(&gm);
+
+    /* Remove first, last, by id, then all. */
+    memset(&gm, 0, sizeof gm);
+    gm.command = OFPGC_REMOVE_BUCKET;
+    gm.group_id = 1;
+    gm.command_bucket_id = OFPG_BUCKET_FIRST;
+    assert_int_equal(groups_edit_buckets(&t, &gm), 0);
+    gm.command_bucket_id = OFPG_BUCKET_LAST;
+    assert_int_equal(groups_edit_buckets(&t, &gm), 0);
+    ids_are(g, (const uint32_t[]) { 0, 7, 1 }, 3);
+    assert_int_equal(atomic_load(&g->bucket_stats[2].packets), 7);
+    gm.command_bucket_id = 7;
+    assert_int_equal(groups_edit_buckets(&t, &gm), 0);
+    ids_are(g, (const uint32_t[]) { 0, 1 }, 2);
+    gm.command_bucket_id = 7;
+    assert_int_equal(groups_edit_buckets(&t, &gm),
+                     OFPERR_GROUP_UNKNOWN_BUCKET);
+    gm.command_bucket_id = OFPG_BUCKET_ALL;
+    assert_int_equal(groups_edit_buckets(&t, &gm), 0);
+    assert_int_equal(g->n_buckets, 0);
+
+    /* The type's rules are not applied to edits (as Open vSwitch): an
+     * indirect group takes a second bucket. */
+    make_mod(&gm, OFPGC_ADD, OFPGT_INDIRECT, 3, 1, NULL);
+    assert_int_equal(groups_add_or_modify(&t, &gm, 0), 0);
+    ofp_group_mod_uninit(&gm);
+    make_mod(&gm, OFPGC_INSERT_BUCKET, OFPGT_ALL, 3, 1, NULL);
+    gm.buckets[0].bucket_id = 4;
+    gm.command_bucket_id = OFPG_BUCKET_LAST;
+    assert_int_equal(groups_edit_buckets(&t, &gm), 0);
+    ofp_group_mod_uninit(&gm);
+    assert_int_equal(groups_find(&t, 3)->n_buckets, 2);
+    groups_clear(&t);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_modify_delete),
+        cmocka_unit_test(test_edit_buckets),
         cmocka_unit_test(test_select_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

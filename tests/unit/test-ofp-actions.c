@@ -1,6 +1,7 @@
 /* Tests of lib/ofp-actions.c: OpenFlow 1.0 actions with Nicira
  * extensions, OpenFlow 1.3 actions and instructions, their errors and
  * round trips. */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,7 +96,9 @@ test_action_errors(void **state)
     static const uint8_t vid_range[] = { 0, 1, 0, 8, 0x10, 0, 0, 0 };
 
     assert_int_equal(decode10(short_len, 8), OFPERR_BAD_ACT_LEN);
-    assert_int_equal(decode10(odd_len, 12), OFPERR_BAD_ACT_LEN);
+    /* A list that is no whole number of 8-byte units is a bad request
+     * (as Open vSwitch answers), before any action is read. */
+    assert_int_equal(decode10(odd_len, 12), OFPERR_BAD_REQ_LEN);
     assert_int_equal(decode10(past_end, 8), OFPERR_BAD_ACT_LEN);
     assert_int_equal(decode10(unknown, 8), OFPERR_BAD_ACT_TYPE);
     assert_int_equal(decode10(vendor, 16), OFPERR_BAD_ACT_EXPERIMENTER);
@@ -225,7 +228,10 @@ test_check_ports(void **state)
     struct ofpacts l;
 
     ofpacts_init(&l);
+    /* Port 0 may be added later: accepted, as Open vSwitch does. */
     ofpacts_put(&l, OFPACT_OUTPUT)->port = 0;
+    assert_int_equal(ofpacts_check(&l, 0, 254), 0);
+    l.a[0].port = 0xffffff10;               /* reserved, not a port */
     assert_int_equal(ofpacts_check(&l, 0, 254), OFPERR_BAD_ACT_OUT_PORT);
     l.a[0].port = OFPP_ANY;
     assert_int_equal(ofpacts_check(&l, 0, 254), OFPERR_BAD_ACT_OUT_PORT);
@@ -356,6 +362,224 @@ test_reg_load_move(void **state)
     assert_memory_equal(bits, "\0\0\xbc\0", 4);
 }
 
+/* Open vSwitch's NXAST_GROUP (subtype 40): the id after two bytes of
+ * padding, so that it is 32-bit aligned. */
+static void
+test_nx_group_action(void **state)
+{
+    (void) state;
+    static const uint8_t wire[] = {
+        0xff, 0xff, 0, 16, 0, 0, 0x23, 0x20, 0, 40, 0, 0, 0, 0, 1, 2,
+    };
+    struct ofpacts l;
+    struct ofp_buf b;
+
+    ofpacts_init(&l);
+    assert_int_equal(ofpacts_decode_actions(OFP10_VERSION, wire,
+                                            sizeof wire, &l), 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.a[0].type, OFPACT_GROUP);
+    assert_int_equal(l.a[0].port, 0x102);
+    ofp_buf_init(&b);
+    ofpacts_encode_actions(OFP10_VERSION, &l, &b);
+    assert_int_equal(b.len, sizeof wire);
+    assert_memory_equal(b.data, wire, sizeof wire);
+    ofp_buf_uninit(&b);
+    ofpacts_uninit(&l);
+
+    /* Any other length is refused. */
+    static const uint8_t long_[] = {
+        0xff, 0xff, 0, 24, 0, 0, 0x23, 0x20, 0, 40, 0, 0, 0, 0, 1, 2,
+        0, 0, 0, 0, 0, 0, 0, 0,
+    };
+    assert_int_equal(decode10(long_, sizeof long_), OFPERR_BAD_ACT_LEN);
+}
+
+/* learn(table=1,hard_timeout=60,NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],
+ *       load:0x5->NXM_NX_REG2[],output:NXM_OF_IN_PORT[]) as ovs-ofctl
+ * sends it: the 32-byte header, then the specs, zero-padded. */
+static const uint8_t learn_wire[] = {
+    0xff, 0xff, 0, 72, 0, 0, 0x23, 0x20, 0, 16, 0, 0, 0, 60, 0x80, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0,
+    0x00, 0x30, 0, 0, 0x04, 0x06, 0, 0, 0, 0, 0x02, 0x06, 0, 0,
+    0x28, 0x20, 0, 0, 0, 5, 0, 1, 0x04, 0x04, 0, 0,
+    0x10, 0x10, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+static void
+test_learn(void **state)
+{
+    (void) state;
+    struct ofpacts l, copy;
+    struct ofp_buf b;
+
+    assert_int_equal(sizeof learn_wire, 72);
+    ofpacts_init(&l);
+    assert_int_equal(ofpacts_decode_actions(OFP10_VERSION, learn_wire,
+                                            sizeof learn_wire, &l), 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.a[0].type, OFPACT_LEARN);
+    const struct ofp_learn *ln = l.a[0].learn;
+    assert_int_equal(ln->table_id, 1);
+    assert_int_equal(ln->hard_timeout, 60);
+    assert_int_equal(ln->priority, 0x8000);
+    assert_int_equal(ln->n_specs, 3);
+    assert_int_equal(ln->specs[0].dst_type, LEARN_DST_MATCH);
+    assert_int_equal(ln->specs[0].src_field, MF_ETH_SRC);
+    assert_int_equal(ln->specs[0].dst_field, MF_ETH_DST);
+    assert_int_equal(ln->specs[0].n_bits, 48);
+    assert_int_equal(ln->specs[1].src_type, LEARN_SRC_IMMEDIATE);
+    assert_int_equal(ln->specs[1].dst_type, LEARN_DST_LOAD);
+    assert_int_equal(ln->specs[1].dst_field, MF_REG0 + 2);
+    assert_int_equal(ln->specs[1].value[3], 5);
+    assert_int_equal(ln->specs[2].dst_type, LEARN_DST_OUTPUT);
+    assert_int_equal(ln->specs[2].src_field, MF_IN_PORT);
+
+    /* Sent back byte for byte, in 1.0 and inside 1.3 instructions; a
+     * copy owns its own specs (the lists are freed separately). */
+    ofp_buf_init(&b);
+    ofpacts_encode_actions(OFP10_VERSION, &l, &b);
+    assert_int_equal(b.len, sizeof learn_wire);
+    assert_memory_equal(b.data, learn_wire, sizeof learn_wire);
+    ofp_buf_clear(&b);
+    assert_int_equal(ofpacts_copy(&copy, &l), 0);
+    ofpacts_uninit(&l);
+    ofpacts_encode_instructions(&copy, &b);
+    assert_int_equal(b.len, 8 + sizeof learn_wire);
+    assert_memory_equal(b.data + 8, learn_wire, sizeof learn_wire);
+    ofpacts_init(&l);
+    assert_int_equal(ofpacts_decode_instructions(b.data, b.len, &l), 0);
+    assert_int_equal(l.a[0].learn->n_specs, 3);
+    ofpacts_uninit(&l);
+    ofpacts_uninit(&copy);
+    ofp_buf_uninit(&b);
+
+    /* Refused: table 255, too short, a spec running past the end, a
+     * field offset past the field, an immediate output, junk after the
+     * terminating zero. */
+    uint8_t bad[sizeof learn_wire];
+    memcpy(bad, learn_wire, sizeof bad);
+    bad[26] = 255;
+    assert_int_equal(decode10(bad, sizeof bad), OFPERR_BAD_ACT_ARGUMENT);
+    static const uint8_t short_[] = {
+        0xff, 0xff, 0, 16, 0, 0, 0x23, 0x20, 0, 16, 0, 0, 0, 0, 0, 0,
+    };
+    assert_int_equal(decode10(short_, sizeof short_), OFPERR_BAD_ACT_LEN);
+    memcpy(bad, learn_wire, sizeof bad);
+    bad[3] = 40;                        /* cuts the first spec */
+    assert_int_equal(decode10(bad, 40), OFPERR_BAD_ACT_LEN);
+    memcpy(bad, learn_wire, sizeof bad);
+    bad[39] = 1;                        /* eth_src bit offset 1 + 48 */
+    assert_int_equal(decode10(bad, sizeof bad), OFPERR_BAD_ACT_ARGUMENT);
+    memcpy(bad, learn_wire, sizeof bad);
+    bad[58] = 0x30;                     /* output from an immediate */
+    assert_int_equal(decode10(bad, sizeof bad), OFPERR_BAD_ACT_ARGUMENT);
+    memcpy(bad, learn_wire, sizeof bad);
+    bad[sizeof bad - 1] = 7;            /* after the terminator */
+    assert_int_equal(decode10(bad, sizeof bad), OFPERR_BAD_ACT_ARGUMENT);
+}
+
+/* Fields set, loaded or moved need their prerequisites in the match, as
+ * the earlier actions leave it. */
+static void
+test_prereqs(void **state)
+{
+    (void) state;
+    struct ofp_match m;
+    struct ofpacts l;
+
+    ofp_match_init_catchall(&m);
+    ofpacts_init(&l);
+    struct ofpact *a = ofpacts_put(&l, OFPACT_SET_FIELD);
+    a->field = MF_IPV4_DST;
+    assert_int_equal(ofpacts_check_prereqs(&l, &m),
+                     OFPERR_BAD_ACT_MATCH_INCONSISTENT);
+    m.v.key.eth_type = htons(0x0800);
+    m.m.key.eth_type = 0xffff;
+    assert_int_equal(ofpacts_check_prereqs(&l, &m), 0);
+    /* tcp_dst needs ip_proto=6 too. */
+    a->field = MF_TCP_DST;
+    assert_int_equal(ofpacts_check_prereqs(&l, &m),
+                     OFPERR_BAD_ACT_MATCH_INCONSISTENT);
+    m.v.key.ip_proto = 6;
+    m.m.key.ip_proto = 0xff;
+    assert_int_equal(ofpacts_check_prereqs(&l, &m), 0);
+    ofpacts_uninit(&l);
+
+    /* OpenFlow 1.0's own set actions are not checked (mod_tp_dst on a
+     * udp match is fine: it is not "tcp_dst"). */
+    static const uint8_t mod_tp_dst[] = { 0, 10, 0, 8, 0x14, 0xe9, 0, 0 };
+    ofp_match_init_catchall(&m);
+    ofpacts_init(&l);
+    assert_int_equal(ofpacts_decode_actions(OFP10_VERSION, mod_tp_dst,
+                                            sizeof mod_tp_dst, &l), 0);
+    assert_int_equal(ofpacts_check_prereqs(&l, &m), 0);
+    ofpacts_uninit(&l);
+
+    /* ... but OpenFlow 1.3's set_field is, and may set metadata. */
+    static const uint8_t set_ip_dst[] = {
+        0, 4, 0, 24, 0, 0, 0, 0,
+        0, 25, 0, 16, 0x80, 0, 24, 4, 10, 0, 0, 1, 0, 0, 0, 0,
+    };
+    ofpacts_init(&l);
+    assert_int_equal(ofpacts_decode_instructions(set_ip_dst,
+                                                 sizeof set_ip_dst, &l), 0);
+    assert_int_equal(ofpacts_check_prereqs(&l, &m),
+                     OFPERR_BAD_ACT_MATCH_INCONSISTENT);
+    ofpacts_uninit(&l);
+    static const uint8_t set_metadata[] = {
+        0, 4, 0, 24, 0, 0, 0, 0,
+        0, 25, 0, 16, 0x80, 0, 4, 8, 0, 0, 0, 0, 0, 0, 0, 5,
+    };
+    ofpacts_init(&l);
+    assert_int_equal(ofpacts_decode_instructions(set_metadata,
+                                                 sizeof set_metadata, &l),
+                     0);
+    assert_int_equal(l.a[0].field, MF_METADATA);
+    assert_int_equal(ofpacts_check_prereqs(&l, &m), 0);
+    ofpacts_uninit(&l);
+
+    /* A move checks both of its fields; registers need nothing. */
+    ofp_match_init_catchall(&m);
+    ofpacts_init(&l);
+    a = ofpacts_put(&l, OFPACT_REG_MOVE);
+    a->src_field = MF_REG0;
+    a->field = MF_ARP_SPA;
+    assert_int_equal(ofpacts_check_prereqs(&l, &m),
+                     OFPERR_BAD_ACT_MATCH_INCONSISTENT);
+    a->field = MF_REG0 + 1;
+    assert_int_equal(ofpacts_check_prereqs(&l, &m), 0);
+    a->src_field = MF_IPV6_SRC;
+    assert_int_equal(ofpacts_check_prereqs(&l, &m),
+                     OFPERR_BAD_ACT_MATCH_INCONSISTENT);
+    ofpacts_uninit(&l);
+
+    /* set_field vlan_vid needs a tag: from the match or a push before
+     * it; a pop takes it away again. */
+    ofp_match_init_catchall(&m);
+    ofpacts_init(&l);
+    a = ofpacts_put(&l, OFPACT_SET_FIELD);
+    a->field = MF_VLAN_VID;
+    assert_int_equal(ofpacts_check_prereqs(&l, &m),
+                     OFPERR_BAD_ACT_MATCH_INCONSISTENT);
+    ofpacts_uninit(&l);
+    ofpacts_init(&l);
+    ofpacts_put(&l, OFPACT_PUSH_VLAN)->port = 0x8100;
+    ofpacts_put(&l, OFPACT_SET_FIELD)->field = MF_VLAN_VID;
+    assert_int_equal(ofpacts_check_prereqs(&l, &m), 0);
+    ofpacts_put(&l, OFPACT_POP_VLAN);
+    ofpacts_put(&l, OFPACT_SET_FIELD)->field = MF_VLAN_VID;
+    assert_int_equal(ofpacts_check_prereqs(&l, &m),
+                     OFPERR_BAD_ACT_MATCH_INCONSISTENT);
+    ofpacts_uninit(&l);
+    m.v.key.vlan_tci = htons(0x1000 | 10);
+    m.m.key.vlan_tci = htons(0x1fff);
+    ofpacts_init(&l);
+    ofpacts_put(&l, OFPACT_SET_FIELD)->field = MF_VLAN_VID;
+    assert_int_equal(ofpacts_check_prereqs(&l, &m), 0);
+    ofpacts_uninit(&l);
+}
+
 int
 main(void)
 {
@@ -365,6 +589,9 @@ main(void)
         cmocka_unit_test(test_of13_instructions),
         cmocka_unit_test(test_check_ports),
         cmocka_unit_test(test_reg_load_move),
+        cmocka_unit_test(test_nx_group_action),
+        cmocka_unit_test(test_prereqs),
+        cmocka_unit_test(test_learn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

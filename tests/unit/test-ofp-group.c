@@ -148,7 +148,7 @@ test_features_and_stats(void **state)
     struct ofp_buf b;
 
     ofp_buf_init(&b);
-    ofp_group_features_encode(&b);
+    ofp_group_features_encode(&b, OFP13_VERSION);
     assert_int_equal(b.len, 40);
     assert_int_equal(b.data[3], 0xf);           /* every type */
     assert_int_equal(b.data[7], 0x7);
@@ -171,6 +171,162 @@ test_features_and_stats(void **state)
     ofp_buf_uninit(&b);
 }
 
+/* An OpenFlow 1.5-layout bucket as Open vSwitch sends it in NXT_GROUP_MOD:
+ * output:'port' (a 1.0 action), then a weight property if 'weight' and
+ * a watch_port property if 'watch' is not OFPP_ANY. */
+static size_t
+put_nx_bucket(uint8_t *p, uint32_t id, uint16_t port, uint16_t weight,
+              uint32_t watch)
+{
+    size_t n = 8;
+    const uint8_t out[8] = { 0, 0, 0, 8, port >> 8, port & 0xff, 0, 0 };
+    memcpy(p + n, out, 8);
+    n += 8;
+    if (weight) {
+        const uint8_t w[8] = { 0, 0, 0, 6, weight >> 8, weight & 0xff };
+        memcpy(p + n, w, 8);
+        n += 8;
+    }
+    if (watch != OFPP_ANY) {
+        const uint8_t w[8] = { 0, 1, 0, 8, watch >> 24, watch >> 16,
+                               watch >> 8, watch };
+        memcpy(p + n, w, 8);
+        n += 8;
+    }
+    const uint8_t h[8] = { 0, n, 0, 8, id >> 24, id >> 16, id >> 8, id };
+    memcpy(p, h, 8);
+    return n;
+}
+
+static size_t
+put_nx_header(uint8_t *p, uint16_t command, uint8_t type, uint32_t id,
+              size_t buckets_len)
+{
+    const uint8_t h[16] = { command >> 8, command & 0xff, type, 0,
+                            id >> 24, id >> 16, id >> 8, id,
+                            buckets_len >> 8, buckets_len & 0xff, 0, 0,
+                            0xff, 0xff, 0xff, 0xff };
+    memcpy(p, h, sizeof h);
+    return sizeof h;
+}
+
+static ofperr
+decode_nx(const uint8_t *msg, size_t n)
+{
+    struct ofp_group_mod gm;
+    ofperr err = ofp_group_mod_decode_nx(msg, n, &gm);
+    if (!err) {
+        ofp_group_mod_uninit(&gm);
+    }
+    return err;
+}
+
+static void
+test_nx_group_mod(void **state)
+{
+    (void) state;
+    uint8_t msg[256] = { 0 }, bk[128];
+    size_t nb = put_nx_bucket(bk, 0, 2, 100, OFPP_ANY);
+    nb += put_nx_bucket(bk + nb, 7, 3, 50, OFPP_ANY);
+    size_t n = put_nx_header(msg, OFPGC_ADD, OFPGT_SELECT, 2, nb);
+    memcpy(msg + n, bk, nb);
+    n += nb;
+
+    struct ofp_group_mod gm;
+    assert_int_equal(ofp_group_mod_decode_nx(msg, n, &gm), 0);
+    assert_int_equal(gm.type, OFPGT_SELECT);
+    assert_int_equal(gm.group_id, 2);
+    assert_int_equal(gm.n_buckets, 2);
+    assert_int_equal(gm.buckets[0].bucket_id, 0);
+    assert_int_equal(gm.buckets[1].bucket_id, 7);
+    assert_int_equal(gm.buckets[0].weight, 100);
+    assert_int_equal(gm.buckets[1].weight, 50);
+    assert_int_equal(gm.buckets[1].watch_port, OFPP_ANY);
+    assert_int_equal(gm.buckets[1].acts.a[0].port, 3);
+
+    /* The desc entry (OpenFlow 1.5 layout) carries the buckets back as
+     * they came: ids, 1.0 actions, the weight properties. */
+    struct ofp_buf b;
+    ofp_buf_init(&b);
+    ofp_group_desc_encode_nx(&b, gm.type, gm.group_id, gm.buckets,
+                             gm.n_buckets);
+    assert_int_equal(b.len, 16 + nb);
+    assert_int_equal(b.data[0] << 8 | b.data[1], 16 + nb);
+    assert_int_equal(b.data[2], OFPGT_SELECT);
+    assert_int_equal(b.data[7], 2);
+    assert_int_equal(b.data[8] << 8 | b.data[9], nb);
+    assert_memory_equal(b.data + 16, bk, nb);
+    ofp_buf_uninit(&b);
+    ofp_group_mod_uninit(&gm);
+
+    /* Fast failover with watch_port properties; a select bucket without
+     * a weight property weighs 1. */
+    nb = put_nx_bucket(bk, 0, 1, 0, 1);
+    n = put_nx_header(msg, OFPGC_ADD, OFPGT_FF, 4, nb);
+    memcpy(msg + n, bk, nb);
+    assert_int_equal(ofp_group_mod_decode_nx(msg, n + nb, &gm), 0);
+    assert_int_equal(gm.buckets[0].watch_port, 1);
+    assert_int_equal(gm.buckets[0].weight, 0);
+    ofp_group_mod_uninit(&gm);
+    nb = put_nx_bucket(bk, 0, 1, 0, OFPP_ANY);
+    n = put_nx_header(msg, OFPGC_ADD, OFPGT_SELECT, 4, nb);
+    memcpy(msg + n, bk, nb);
+    assert_int_equal(ofp_group_mod_decode_nx(msg, n + nb, &gm), 0);
+    assert_int_equal(gm.buckets[0].weight, 1);
+    ofp_group_mod_uninit(&gm);
+
+    /* --may-create's add-or-modify is a known command. */
+    n = put_nx_header(msg, OFPGC_ADD_OR_MOD, OFPGT_SELECT, 4, nb);
+    memcpy(msg + n, bk, nb);
+    assert_int_equal(decode_nx(msg, n + nb), 0);
+
+    /* Errors: short header, buckets_len past the end, a bucket longer
+     * than what is left, actions longer than their bucket, duplicate
+     * ids, an unknown property, group properties, indirect with two. */
+    assert_int_equal(decode_nx(msg, 12), OFPERR_BAD_REQ_LEN);
+    n = put_nx_header(msg, OFPGC_ADD, OFPGT_ALL, 1, 64);
+    assert_int_equal(decode_nx(msg, n + 16), OFPERR_BAD_REQ_LEN);
+    nb = put_nx_bucket(bk, 0, 1, 0, OFPP_ANY);
+    bk[1] = 64;
+    n = put_nx_header(msg, OFPGC_ADD, OFPGT_ALL, 1, nb);
+    memcpy(msg + n, bk, nb);
+    assert_int_equal(decode_nx(msg, n + nb), OFPERR_GROUP_BAD_BUCKET);
+    nb = put_nx_bucket(bk, 0, 1, 0, OFPP_ANY);
+    bk[3] = 16;
+    memcpy(msg + n, bk, nb);
+    assert_int_equal(decode_nx(msg, n + nb), OFPERR_GROUP_BAD_BUCKET);
+    nb = put_nx_bucket(bk, 3, 1, 0, OFPP_ANY);
+    nb += put_nx_bucket(bk + nb, 3, 2, 0, OFPP_ANY);
+    n = put_nx_header(msg, OFPGC_ADD, OFPGT_ALL, 1, nb);
+    memcpy(msg + n, bk, nb);
+    assert_int_equal(decode_nx(msg, n + nb), OFPERR_GROUP_BAD_BUCKET);
+    n = put_nx_header(msg, OFPGC_ADD, OFPGT_INDIRECT, 1, nb);
+    bk[16 + 7] = 4;                     /* distinct ids */
+    memcpy(msg + n, bk, nb);
+    assert_int_equal(decode_nx(msg, n + nb), OFPERR_GROUP_INVALID);
+    nb = put_nx_bucket(bk, 0, 1, 7, OFPP_ANY);
+    bk[17] = 9;                         /* property type 9 */
+    n = put_nx_header(msg, OFPGC_ADD, OFPGT_SELECT, 1, nb);
+    memcpy(msg + n, bk, nb);
+    assert_int_equal(decode_nx(msg, n + nb), OFPERR_GROUP_BAD_BUCKET);
+    nb = put_nx_bucket(bk, 0, 1, 0, OFPP_ANY);
+    n = put_nx_header(msg, OFPGC_ADD, OFPGT_ALL, 1, nb);
+    memcpy(msg + n, bk, nb);
+    assert_int_equal(decode_nx(msg, n + nb + 8), OFPERR_GROUP_BAD_TYPE);
+    /* A bucket id above the maximum. */
+    nb = put_nx_bucket(bk, 0xffffff01, 1, 0, OFPP_ANY);
+    memcpy(msg + n, bk, nb);
+    assert_int_equal(decode_nx(msg, n + nb), OFPERR_GROUP_BAD_BUCKET);
+
+    /* Group features name 1.0 actions in 1.0's numbering. */
+    ofp_buf_init(&b);
+    ofp_group_features_encode(&b, OFP10_VERSION);
+    assert_int_equal(b.len, 40);
+    assert_int_equal(b.data[24] << 24 | b.data[25] << 16 | b.data[26] << 8
+                     | b.data[27], 0xfff);
+    ofp_buf_uninit(&b);
+}
+
 int
 main(void)
 {
@@ -178,6 +334,7 @@ main(void)
         cmocka_unit_test(test_decode_select),
         cmocka_unit_test(test_decode_errors),
         cmocka_unit_test(test_features_and_stats),
+        cmocka_unit_test(test_nx_group_mod),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

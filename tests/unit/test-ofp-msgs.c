@@ -192,6 +192,42 @@ test_decode_types(void **state)
     assert_int_equal(ofp_decode(m, n, 4, &om), OFPERR_BAD_REQ_EXPERIMENTER);
     n = msg(m, 4, OFPT_VENDOR, 1, body, 3);
     assert_int_equal(ofp_decode(m, n, 4, &om), OFPERR_BAD_REQ_LEN);
+
+    /* Open vSwitch's group extensions: 1.0 only. */
+    memcpy(body, sff, sizeof sff);
+    body[7] = NXT_GROUP_MOD;
+    n = msg(m, 1, OFPT_VENDOR, 1, body, sizeof sff);
+    assert_int_equal(ofp_decode(m, n, 1, &om), 0);
+    assert_int_equal(om.type, OFPTYPE_GROUP_MOD);
+    assert_int_equal(om.body_len, 4);
+    n = msg(m, 4, OFPT_VENDOR, 1, body, sizeof sff);
+    assert_int_equal(ofp_decode(m, n, 4, &om), OFPERR_BAD_REQ_EXP_TYPE);
+    static const struct {
+        uint8_t subtype;
+        enum ofptype type;
+    } nx_stats[] = {
+        { NXST_GROUP, OFPTYPE_GROUP_STATS_REQUEST },
+        { NXST_GROUP_DESC, OFPTYPE_GROUP_DESC_REQUEST },
+        { NXST_GROUP_FEATURES, OFPTYPE_GROUP_FEATURES_REQUEST },
+    };
+    for (size_t i = 0; i < 3; i++) {
+        memcpy(body, nxst, 16);
+        body[11] = nx_stats[i].subtype;
+        n = msg(m, 1, OFPT10_STATS_REQUEST, 1, body, 24);
+        assert_int_equal(ofp_decode(m, n, 1, &om), 0);
+        assert_int_equal(om.type, nx_stats[i].type);
+        assert_int_equal(om.stats_type, OFPMP_VENDOR);
+        assert_int_equal(om.nx_subtype, nx_stats[i].subtype);
+        assert_int_equal(om.body_len, 8);
+    }
+    /* Over 1.3 these are not Nicira's to extend. */
+    memcpy(body, nxst, 16);
+    body[0] = 0xff;
+    body[1] = 0xff;
+    memset(body + 4, 0, 4);
+    memcpy(body + 8, "\x00\x00\x23\x20\x00\x00\x00\x08", 8);
+    n = msg(m, 4, OFPT13_MULTIPART_REQUEST, 1, body, 16);
+    assert_int_equal(ofp_decode(m, n, 4, &om), OFPERR_BAD_REQ_EXP_TYPE);
 }
 
 static void
@@ -218,6 +254,38 @@ test_errors(void **state)
     ofp_err_wire(OFP10_VERSION, OFPERR_PORT_MOD_BAD_PORT, &type, &code);
     assert_int_equal(type, 4);
     assert_int_equal(code, 0);
+
+    /* Errors 1.0 has no number for go as Open vSwitch's Nicira vendor
+     * errors: group-mod failures keep their code, an unmet prerequisite
+     * is (1,260), an action inconsistent with the match (1,522). */
+    assert_true(ofp_err_nx10(OFPERR_GROUP_EXISTS, &type, &code));
+    assert_int_equal(type, 6);
+    assert_int_equal(code, 0);
+    assert_true(ofp_err_nx10(OFPERR_BAD_MATCH_PREREQ, &type, &code));
+    assert_int_equal(type, 1);
+    assert_int_equal(code, 260);
+    assert_true(ofp_err_nx10(OFPERR_BAD_ACT_MATCH_INCONSISTENT, &type,
+                             &code));
+    assert_int_equal(code, 522);
+    assert_false(ofp_err_nx10(OFPERR_BAD_REQ_TYPE, &type, &code));
+    ofp_buf_init(&b);
+    uint8_t small[4] = { 1, 2, 3, 4 };
+    ofp_encode_error(&b, OFP10_VERSION, 9, OFPERR_GROUP_UNKNOWN, small,
+                     sizeof small);
+    static const uint8_t nx_err[] = {
+        1, OFPT_ERROR, 0, 24, 0, 0, 0, 9, 0xb0, 0xc2, 0, 0,
+        0, 0, 0x23, 0x20, 0, 6, 0, 8, 1, 2, 3, 4,
+    };
+    assert_int_equal(b.len, sizeof nx_err);
+    assert_memory_equal(b.data, nx_err, sizeof nx_err);
+    ofp_buf_clear(&b);
+    /* 1.3 has the numbers itself. */
+    ofp_encode_error(&b, OFP13_VERSION, 9, OFPERR_GROUP_UNKNOWN, small,
+                     sizeof small);
+    assert_int_equal(b.len, 16);
+    assert_int_equal(b.data[9], 6);
+    assert_int_equal(b.data[11], 8);
+    ofp_buf_uninit(&b);
 
     for (size_t i = 0; i < sizeof req; i++) {
         req[i] = i;

@@ -344,6 +344,176 @@ test_registers(void **state)
     assert_int_equal(eth->eth_dst[4], 0xff);    /* kept from the packet */
 }
 
+/* The switch's port config bits steer translation: NO_FLOOD keeps a port
+ * out of FLOOD and NORMAL's flooding (not out of ALL), NO_FWD out of
+ * every output, NO_RECV drops what the port receives, NO_PACKET_IN
+ * silences 1.0 table misses from it. */
+static void
+test_port_config(void **state)
+{
+    (void) state;
+    struct rule_set *rs = rules_find("br0");
+    struct xlate_pin_cookie ck;
+    struct flow_key k;
+    int n_out;
+
+    key_from(&k, 11);                   /* broadcast ARP from p1 */
+    xlate(&cfg, &k, true, 1, &xo);
+    assert_int_equal(scan(&xo, &n_out, &ck), 0);
+    assert_int_equal(n_out, 2);
+    assert_true(rules_set_port_config(rs, 2, RULES_PC_NO_FLOOD));
+    assert_int_equal(rules_port_config(rs, 2), RULES_PC_NO_FLOOD);
+    xlate(&cfg, &k, true, 1, &xo);
+    scan(&xo, &n_out, &ck);
+    assert_int_equal(n_out, 1);         /* NORMAL floods to p3 only */
+    assert_true(rules_set_port_config(rs, 3, RULES_PC_NO_FWD));
+    xlate(&cfg, &k, true, 1, &xo);
+    scan(&xo, &n_out, &ck);
+    assert_int_equal(n_out, 0);         /* ... and not there either */
+    assert_true(rules_set_port_config(rs, 3, 0));
+
+    add_rule(10, 1, 0, OFPP_FLOOD, 0);
+    xlate(&cfg, &k, true, 1, &xo);
+    scan(&xo, &n_out, &ck);
+    assert_int_equal(n_out, 1);
+    add_rule(20, 1, 0, OFPP_ALL, 0);
+    xlate(&cfg, &k, true, 1, &xo);
+    scan(&xo, &n_out, &ck);
+    assert_int_equal(n_out, 2);         /* ALL ignores NO_FLOOD */
+
+    assert_true(rules_set_port_config(rs, 3, RULES_PC_NO_FWD));
+    xlate(&cfg, &k, true, 1, &xo);
+    scan(&xo, &n_out, &ck);
+    assert_int_equal(n_out, 1);         /* ... not NO_FWD */
+    add_rule(30, 1, 0, 3, 0);
+    xlate(&cfg, &k, true, 1, &xo);
+    scan(&xo, &n_out, &ck);
+    assert_int_equal(n_out, 0);
+
+    /* Clearing the bits puts things back; only RULES_PC_ALL bits are
+     * kept. */
+    assert_true(rules_set_port_config(rs, 3, 1));
+    assert_int_equal(rules_port_config(rs, 3), 0);
+    xlate(&cfg, &k, true, 1, &xo);
+    scan(&xo, &n_out, &ck);
+    assert_int_equal(n_out, 1);
+
+    assert_true(rules_set_port_config(rs, 1, RULES_PC_NO_RECV));
+    xlate(&cfg, &k, true, 1, &xo);
+    assert_int_equal(xo.actions_len, 0);
+    assert_true(rules_set_port_config(rs, 1, 0));
+
+    /* An OpenFlow 1.0 miss goes to the controller unless the input port
+     * says no packet-ins. */
+    struct rule_criteria all = {
+        .table_id = RULES_TABLE_ALL, .out_port = OFPP_ANY,
+    };
+    ofp_match_init_catchall(&all.match);
+    assert_int_equal(rules_delete(rs, &all), 4);
+    rs->miss_to_controller = true;
+    xlate(&cfg, &k, true, 1, &xo);
+    assert_int_equal(scan(&xo, &n_out, &ck), 1);
+    assert_true(rules_set_port_config(rs, 1, RULES_PC_NO_PACKET_IN));
+    xlate(&cfg, &k, true, 1, &xo);
+    assert_int_equal(scan(&xo, &n_out, &ck), 0);
+    rs->miss_to_controller = false;
+}
+
+/* Fragment handling "drop": IP fragments are dropped before the tables,
+ * and the mask keeps the fragment type so whole packets are not. */
+static void
+test_frag_drop(void **state)
+{
+    (void) state;
+    struct rule_set *rs = rules_find("br0");
+    struct xlate_pin_cookie ck;
+    struct flow_key k;
+    int n_out;
+
+    key_from(&k, 11);
+    k.eth_type = htons(0x0800);
+    k.ip_proto = 17;
+    k.ip_frag = OVS_FRAG_TYPE_FIRST;
+    xlate(&cfg, &k, true, 1, &xo);
+    scan(&xo, &n_out, &ck);
+    assert_int_equal(n_out, 2);         /* "normal": the rules decide */
+    rs->frag_mode = RULES_FRAG_DROP;
+    xlate(&cfg, &k, true, 1, &xo);
+    assert_int_equal(xo.actions_len, 0);
+    assert_int_equal(xo.mask.ip_frag, 0xff);
+    k.ip_frag = OVS_FRAG_TYPE_LATER;
+    xlate(&cfg, &k, true, 1, &xo);
+    assert_int_equal(xo.actions_len, 0);
+    k.ip_frag = OVS_FRAG_TYPE_NONE;
+    xlate(&cfg, &k, true, 1, &xo);
+    scan(&xo, &n_out, &ck);
+    assert_int_equal(n_out, 2);
+    assert_int_equal(xo.mask.ip_frag, 0xff);
+    /* Not IP: the fragment type is not consulted. */
+    key_from(&k, 11);
+    xlate(&cfg, &k, true, 1, &xo);
+    assert_int_equal(xo.mask.ip_frag, 0);
+    rs->frag_mode = RULES_FRAG_NORMAL;
+}
+
+/* The learn action queues a rule built from the packet (only when the
+ * translation is for a real upcall); the main thread's apply adds it,
+ * and applying the same rule again changes nothing. */
+static void
+test_learn(void **state)
+{
+    (void) state;
+    static const uint8_t learn_wire[] = {
+        0xff, 0xff, 0, 56, 0, 0, 0x23, 0x20, 0, 16, 0, 0, 0, 60, 0, 7,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0,
+        0x00, 0x30, 0, 0, 0x04, 0x06, 0, 0, 0, 0, 0x02, 0x06, 0, 0,
+        0x10, 0x10, 0, 0, 0, 2, 0, 0, 0, 0,
+    };
+    struct rule_set *rs = rules_find("br0");
+    struct rule *r = rule_create();
+    struct xlate_pin_cookie ck;
+    struct flow_key k;
+    int n_out;
+
+    ofp_match_init_catchall(&r->match);
+    r->priority = 100;
+    assert_int_equal(ofpacts_decode_actions(OFP10_VERSION, learn_wire,
+                                            sizeof learn_wire, &r->acts),
+                     0);
+    assert_int_equal(rules_add(rs, r, 0), 0);
+
+    key_from(&k, 11);                   /* from p1, eth_src ..:01 */
+    xlate(&cfg, &k, false, 1, &xo);     /* no upcall: no learning */
+    assert_false(rules_learned_pending());
+    static const uint8_t ones[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    assert_memory_equal(xo.mask.eth_src, ones, 6);
+    xlate(&cfg, &k, true, 1, &xo);
+    assert_true(rules_learned_pending());
+    assert_true(rules_apply_learned(5000));
+    assert_false(rules_learned_pending());
+    assert_int_equal(rules_count(rs, 1), 1);
+
+    /* The learnt rule sends what is addressed to ..:01 out of p1. */
+    struct rule *lr = rules_lookup(rs, 1, &(struct ofp_fields) {
+        .key = { .eth_dst = { 0, 0, 0, 0, 0, 1 } } }, NULL, false);
+    assert_non_null(lr);
+    assert_int_equal(lr->priority, 7);
+    assert_int_equal(lr->hard_timeout, 60);
+    assert_int_equal(lr->acts.n, 1);
+    assert_int_equal(lr->acts.a[0].type, OFPACT_OUTPUT);
+    assert_int_equal(lr->acts.a[0].port, 1);
+    assert_memory_equal(lr->match.m.key.eth_dst, ones, 6);
+
+    /* Learning the same again restarts the timeouts only. */
+    xlate(&cfg, &k, true, 1, &xo);
+    assert_false(rules_apply_learned(9000));
+    assert_int_equal(rules_count(rs, 1), 1);
+    assert_int_equal(lr->created_ms, 9000);
+    /* Nothing forwards in table 0 (the learn rule has no output). */
+    scan(&xo, &n_out, &ck);
+    assert_int_equal(n_out, 0);
+}
+
 int
 main(void)
 {
@@ -356,6 +526,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_of10_miss, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frag_drop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_learn, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
