@@ -33,7 +33,7 @@ echo "### $(date -u +%Y-%m-%d) switch benchmark, ${T}s per test, $(nproc) cores 
 echo
 echo "Command: \`bench/switch.sh $T\` (commit $(git -C $ROOT rev-parse --short HEAD))"
 echo
-echo "| switch | ping RTT ms | TCP Gbit/s (median of 3) | UDP 64B kpps received |"
+echo "| switch | ping RTT ms | TCP Gbit/s (median of 3) | UDP 64B kpps received (median of 3) |"
 echo "| --- | --- | --- | --- |"
 echo "| Linux bridge | $br | $bt | $bu |"
 echo "| OVS 3.1 userspace (TSO on) | $or | $ot | $ou |"
