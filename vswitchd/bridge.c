@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "dpif.h"
 #include "hash.h"
+#include "host-if.h"
 #include "log.h"
 #include "mac-learning.h"
 #include "ofconn.h"
@@ -94,26 +94,16 @@ host_if_by_alias(const char *alias, char out[IFNAMSIZ])
 static void
 host_if_info(const char *name, char mac[18], bool *admin_up, bool *link_up)
 {
-    struct ifreq ifr;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct host_if_state st;
 
+    host_if_read(name, &st);
     mac[0] = '\0';
-    *admin_up = *link_up = false;
-    if (fd < 0) {
-        return;
+    if (st.has_mac) {
+        snprintf(mac, 18, "%02x:%02x:%02x:%02x:%02x:%02x", st.mac[0],
+                 st.mac[1], st.mac[2], st.mac[3], st.mac[4], st.mac[5]);
     }
-    memset(&ifr, 0, sizeof ifr);
-    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
-    if (!ioctl(fd, SIOCGIFHWADDR, &ifr)) {
-        const unsigned char *m = (const void *) ifr.ifr_hwaddr.sa_data;
-        snprintf(mac, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
-                 m[0], m[1], m[2], m[3], m[4], m[5]);
-    }
-    if (!ioctl(fd, SIOCGIFFLAGS, &ifr)) {
-        *admin_up = ifr.ifr_flags & IFF_UP;
-        *link_up = ifr.ifr_flags & IFF_RUNNING;
-    }
-    close(fd);
+    *admin_up = st.admin_up;
+    *link_up = st.link_up;
 }
 
 /* "xx:xx:xx:xx:xx:xx" into 'mac'; false if malformed. */
@@ -136,21 +126,11 @@ parse_mac(const char *s, uint8_t mac[6])
 static bool
 host_if_mac(const char *name, uint8_t mac[6])
 {
-    struct ifreq ifr;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    bool ok = false;
+    struct host_if_state st;
 
-    if (fd < 0) {
-        return false;
-    }
-    memset(&ifr, 0, sizeof ifr);
-    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
-    if (!ioctl(fd, SIOCGIFHWADDR, &ifr)) {
-        memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-        ok = true;
-    }
-    close(fd);
-    return ok;
+    host_if_read(name, &st);
+    memcpy(mac, st.mac, 6);
+    return st.has_mac;
 }
 
 /* Gives the bridge's local port the address of other_config:hwaddr, as
@@ -171,22 +151,13 @@ apply_hwaddr(const char *br, const char *hwaddr)
     if (!host_if_mac(br, have) || !memcmp(have, want, 6)) {
         return;
     }
-    struct ifreq ifr;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return;
-    }
-    memset(&ifr, 0, sizeof ifr);
-    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", br);
-    ifr.ifr_hwaddr.sa_family = 1;       /* ARPHRD_ETHER */
-    memcpy(ifr.ifr_hwaddr.sa_data, want, 6);
-    if (ioctl(fd, SIOCSIFHWADDR, &ifr)) {
+    int err = host_if_set_mac(br, want);
+    if (err) {
         LOG_WARN("bridge %s: cannot set hwaddr %s: %s", br, hwaddr,
-                 strerror(errno));
+                 strerror(-err));
     } else {
         LOG_INFO("bridge %s: hwaddr set to %s", br, hwaddr);
     }
-    close(fd);
 }
 
 /* The OpenFlow datapath ID: other_config:datapath-id (16 hex digits, not

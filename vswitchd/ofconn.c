@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "dpif.h"
+#include "host-if.h"
 #include "log.h"
 #include "timeval.h"
 #include "groups.h"
@@ -335,24 +336,12 @@ conn_bridge(const struct conn *c)
 static void
 host_if(const char *name, uint8_t mac[6], uint32_t *config, uint32_t *state)
 {
-    struct ifreq ifr;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct host_if_state st;
 
-    memset(mac, 0, 6);
-    *config = *state = 0;
-    if (fd < 0) {
-        return;
-    }
-    memset(&ifr, 0, sizeof ifr);
-    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
-    if (!ioctl(fd, SIOCGIFHWADDR, &ifr)) {
-        memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-    }
-    if (!ioctl(fd, SIOCGIFFLAGS, &ifr)) {
-        *config = ifr.ifr_flags & IFF_UP ? 0 : 1;       /* PORT_DOWN */
-        *state = ifr.ifr_flags & IFF_RUNNING ? 0 : 1;   /* LINK_DOWN */
-    }
-    close(fd);
+    host_if_read(name, &st);
+    memcpy(mac, st.mac, 6);
+    *config = st.has_flags && !st.admin_up ? 1 : 0;     /* PORT_DOWN */
+    *state = st.has_flags && !st.link_up ? 1 : 0;       /* LINK_DOWN */
 }
 
 /* The port's current features as OpenFlow 1.1+ numbers them (10GB_FD is
@@ -1484,23 +1473,10 @@ handle_port_mod(struct conn *c, const struct ofp_msg *m)
         }
     }
     if (mask & 1) {             /* OFPPC_PORT_DOWN: the host interface */
-        struct ifreq ifr;
-        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        memset(&ifr, 0, sizeof ifr);
-        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", p->name);
-        if (fd >= 0 && !ioctl(fd, SIOCGIFFLAGS, &ifr)) {
-            if (config & 1) {
-                ifr.ifr_flags &= ~IFF_UP;
-            } else {
-                ifr.ifr_flags |= IFF_UP;
-            }
-            if (ioctl(fd, SIOCSIFFLAGS, &ifr)) {
-                LOG_WARN("%s: cannot change %s: %s", c->bridge, p->name,
-                         strerror(errno));
-            }
-        }
-        if (fd >= 0) {
-            close(fd);
+        int err = host_if_set_up(p->name, !(config & 1));
+        if (err && err != -ENODEV) {
+            LOG_WARN("%s: cannot change %s: %s", c->bridge, p->name,
+                     strerror(-err));
         }
     }
     if (mask & (ours | 1)) {

@@ -13,11 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "groups.h"
+#include "host-if.h"
 #include "mac-learning.h"
 #include "ofp-actions.h"
 #include "ofp-match.h"
@@ -751,8 +751,6 @@ static bool
 port_live(const struct ctx *c, uint32_t ofp)
 {
     const struct ofport *p = port_by_ofp(c->in->bridge, ofp);
-    struct ifreq ifr;
-    bool live = false;
 
     if (!p) {
         return false;
@@ -760,17 +758,9 @@ port_live(const struct ctx *c, uint32_t ofp)
     if (p->tnl.type) {
         return true;
     }
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return false;
-    }
-    memset(&ifr, 0, sizeof ifr);
-    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", p->name);
-    if (!ioctl(fd, SIOCGIFFLAGS, &ifr)) {
-        live = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
-    }
-    close(fd);
-    return live;
+    struct host_if_state st;
+    host_if_read(p->name, &st);
+    return st.admin_up && st.link_up;
 }
 
 static bool group_live(const struct ctx *, const struct group *, int depth);
