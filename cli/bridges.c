@@ -7,7 +7,6 @@
  * consistent; no monitor, since show prints once and exits. */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,55 +17,6 @@
 #include "timeval.h"
 
 #define QUERY_TIMEOUT_MS 5000
-
-/* Sends 'req' on 'rpc' and waits for the reply with its id.  Returns the
- * result (a new reference) or NULL with '*why' set. */
-static json_t *
-transact(struct jsonrpc *rpc, json_t *req, const char **why)
-{
-    long long deadline = time_msec() + QUERY_TIMEOUT_MS;
-    int err = jsonrpc_send(rpc, req);
-
-    while (!err) {
-        json_t *msg;
-        int n = jsonrpc_recv(rpc, &msg);
-
-        if (n < 0) {
-            err = n;
-            break;
-        }
-        if (n > 0) {
-            struct jsonrpc_msg_view v;
-            enum jsonrpc_msg_type t = jsonrpc_msg_parse(msg, &v);
-
-            if (t == JSONRPC_MSG_REPLY) {
-                json_t *result = json_incref(v.result);
-                json_decref(msg);
-                return result;
-            }
-            json_decref(msg);
-            if (t == JSONRPC_MSG_ERROR) {
-                *why = "the database refused the query";
-                return NULL;
-            }
-            continue;           /* a notification: not ours */
-        }
-        long long left = deadline - time_msec();
-        if (left <= 0) {
-            *why = "no answer within 5 seconds";
-            return NULL;
-        }
-        struct pollfd pfd = { jsonrpc_fd(rpc), jsonrpc_poll_events(rpc), 0 };
-        if (poll(&pfd, 1, (int) left) < 0 && errno != EINTR) {
-            err = -errno;
-            break;
-        }
-        err = jsonrpc_run(rpc);
-    }
-    *why = err == -EPIPE ? "the database closed the connection"
-                         : strerror(-err);
-    return NULL;
-}
 
 static json_t *
 select_op(const char *table, const char *const *columns)
@@ -288,30 +238,32 @@ show_bridges(const char *db_sock, const struct show_dp_ports *dp)
         "_uuid", "name", "interfaces", "tag", NULL };
     static const char *const iface_cols[] = {
         "_uuid", "name", "type", "ofport", "error", "options", NULL };
-    char *remote = NULL;
-    int err;
-
-    if (asprintf(&remote, "unix:%s", db_sock) < 0) {
-        return -ENOMEM;
-    }
-    struct jsonrpc *rpc = jsonrpc_open(remote, &err);
-    free(remote);
-    if (!rpc) {
-        return err;
-    }
     json_t *params = json_pack("[s, o, o, o]", "Open_vSwitch",
                                select_op("Bridge", bridge_cols),
                                select_op("Port", port_cols),
                                select_op("Interface", iface_cols));
-    const char *why = NULL;
-    json_t *result = transact(rpc, jsonrpc_msg_request(
-                                  "transact", params, json_integer(1)),
-                              &why);
-    jsonrpc_destroy(rpc);
-    if (!result) {
-        cli_warn("cannot show bridges: database at %s: %s", db_sock, why);
+    json_t *reply;
+    int err = cli_rpc_call(db_sock, "transact", params,
+                           time_msec() + QUERY_TIMEOUT_MS, &reply);
+    if (err) {
+        if (err == -ENOENT || err == -ECONNREFUSED) {
+            return err;
+        }
+        cli_warn("cannot show bridges: database at %s: %s", db_sock,
+                 err == -ETIMEDOUT ? "no answer within 5 seconds"
+                 : err == -EPIPE ? "the database closed the connection"
+                 : strerror(-err));
         return -EPROTO;
     }
+    struct jsonrpc_msg_view v;
+    if (jsonrpc_msg_parse(reply, &v) == JSONRPC_MSG_ERROR) {
+        cli_warn("cannot show bridges: database at %s: the database "
+                 "refused the query", db_sock);
+        json_decref(reply);
+        return -EPROTO;
+    }
+    json_t *result = json_incref(v.result);
+    json_decref(reply);
     json_t *first = json_array_get(result, 0);
     if (!json_is_array(result) || json_array_size(result) < 3
         || json_object_get(first, "error")) {

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Exit statuses.  3 for "not everything runs" follows systemctl, so that
  * scripts can tell it from a failure of the command itself. */
@@ -51,6 +52,14 @@ struct show_dp_ports;
  * 'buf'; false if on no datapath. */
 bool show_dp_port_of(const struct show_dp_ports *, const char *iface,
                      char *buf, size_t size);
+
+/* rpc.c: sends request 'method' with 'params' (stolen; NULL means []) on
+ * the unix socket 'path' and waits until 'deadline' (time_msec()) for its
+ * reply.  Returns 0 with the reply message (a result or an error) in
+ * '*replyp', or -errno: the connect error, -ETIMEDOUT, -EPIPE, -EPROTO. */
+struct json_t;
+int cli_rpc_call(const char *path, const char *method, struct json_t *params,
+                 uint64_t deadline, struct json_t **replyp);
 
 /* bridges.c: prints the bridges of the database at 'db_sock' (a unix
  * socket path), with 'dps' for the datapath ports.  Returns 0, or a

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +26,7 @@
 #include "cli.h"
 #include "hvs/dp-ext.h"
 #include "netlink-socket.h"
+#include "timeval.h"
 
 #ifndef HVS_SBINDIR
 #define HVS_SBINDIR "/usr/local/sbin"
@@ -66,15 +66,6 @@ static const struct daemon_desc daemons[] = {
       "version" },
 };
 #define N_DAEMONS (sizeof daemons / sizeof daemons[0])
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static void
 sleep_ms(int ms)
@@ -144,13 +135,13 @@ pidfile_holder(const char *path)
 static bool
 wait_released(const char *path, pid_t pid, int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
+    uint64_t deadline = time_msec() + timeout_ms;
 
     for (;;) {
         if (pidfile_holder(path) != pid) {
             return true;
         }
-        if (now_ms() >= deadline) {
+        if (time_msec() >= deadline) {
             return false;
         }
         sleep_ms(20);
@@ -222,67 +213,8 @@ find_daemon(const struct daemon_desc *d, char *self, size_t self_size)
 
 /* ---- readiness probes --------------------------------------------------- */
 
-/* Sends one JSON-RPC request on the stream socket 'path' and waits for a
- * reply until 'deadline'.  Returns 0 or -errno. */
 static int
-probe_jsonrpc(const char *path, const char *method, long long deadline)
-{
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    char buf[4096];
-    size_t len = 0;
-    int fd, err = 0;
-
-    if (strlen(path) >= sizeof sun.sun_path) {
-        return -ENAMETOOLONG;
-    }
-    strcpy(sun.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return -errno;
-    }
-    if (connect(fd, (struct sockaddr *) &sun, sizeof sun) < 0) {
-        err = -errno;
-        goto out;
-    }
-    int n = snprintf(buf, sizeof buf,
-                     "{\"id\":0,\"method\":\"%s\",\"params\":[]}", method);
-    if (send(fd, buf, n, MSG_NOSIGNAL) != n) {
-        err = errno ? -errno : -EIO;
-        goto out;
-    }
-    for (;;) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        long long left = deadline - now_ms();
-
-        if (left <= 0 || poll(&pfd, 1, left) <= 0) {
-            err = -ETIMEDOUT;
-            break;
-        }
-        ssize_t got = recv(fd, buf + len, sizeof buf - 1 - len, 0);
-        if (got <= 0) {
-            err = got < 0 ? -errno : -ECONNRESET;
-            break;
-        }
-        len += got;
-        json_t *reply = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, NULL);
-        if (reply) {
-            bool ok = json_is_object(reply) && json_object_get(reply, "id");
-            json_decref(reply);
-            err = ok ? 0 : -EPROTO;
-            break;
-        }
-        if (len == sizeof buf - 1) {
-            err = -EPROTO;
-            break;
-        }
-    }
-out:
-    close(fd);
-    return err;
-}
-
-static int
-probe_once(const struct daemon_desc *d, const char *path, long long deadline)
+probe_once(const struct daemon_desc *d, const char *path, uint64_t deadline)
 {
     if (d->probe == PROBE_NETLINK) {
         struct nl_sock *sock;
@@ -292,7 +224,11 @@ probe_once(const struct daemon_desc *d, const char *path, long long deadline)
         }
         return err;
     }
-    return probe_jsonrpc(path, d->method, deadline);
+    /* Any answer will do, a result or an error. */
+    json_t *reply;
+    int err = cli_rpc_call(path, d->method, NULL, deadline, &reply);
+    json_decref(reply);
+    return err;
 }
 
 /* Waits until the socket of 'd' answers.  Returns 0 or the last -errno. */
@@ -300,10 +236,10 @@ static int
 wait_answering(const struct cli_opts *opts, const struct daemon_desc *d)
 {
     char *path = cli_path(opts->rundir, d->socket);
-    long long deadline = now_ms() + PROBE_TIMEOUT_MS;
+    uint64_t deadline = time_msec() + PROBE_TIMEOUT_MS;
     int err;
 
-    while ((err = probe_once(d, path, deadline)) && now_ms() < deadline) {
+    while ((err = probe_once(d, path, deadline)) && time_msec() < deadline) {
         sleep_ms(50);
     }
     free(path);
@@ -432,7 +368,7 @@ run_detaching(char *argv[], struct output *out)
         return -err;
     }
 
-    long long deadline = now_ms() + START_TIMEOUT_MS;
+    uint64_t deadline = time_msec() + START_TIMEOUT_MS;
     bool exited = false, eof = false;
     while (!exited) {
         struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
@@ -445,7 +381,7 @@ run_detaching(char *argv[], struct output *out)
             sleep_ms(20);
         }
         exited = waitpid(pid, &status, WNOHANG) == pid;
-        if (!exited && now_ms() >= deadline) {
+        if (!exited && time_msec() >= deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             close(fds[0]);
