@@ -25,6 +25,7 @@ import pytest
 
 from conftest import VSWITCHD, run
 from test_vswitchd import ping
+from ofwire import hdr as _hdr, recv_msg as _recv_msg
 
 OVS_VSWITCHD = shutil.which("ovs-vswitchd") or "/usr/sbin/ovs-vswitchd"
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
@@ -868,26 +869,6 @@ def test_table_features_list_what_hvs_does(topo, switch_factory):
 
 
 # ---- malformed and refused messages: the same error from both ----------
-
-def _hdr(version, type_, length, xid):
-    return struct.pack("!BBHI", version, type_, length, xid)
-
-
-def _recv_msg(sock):
-    data = b""
-    while len(data) < 8:
-        chunk = sock.recv(8 - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    length = struct.unpack("!H", data[2:4])[0]
-    while len(data) < length:
-        chunk = sock.recv(length - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
 
 def _msg(version, type_, body, xid):
     return _hdr(version, type_, 8 + len(body), xid) + body

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import VSWITCHD, run
 from test_vswitchd import ping
+from ofwire import hdr as _hdr, recv_msg as _recv_msg
 
 pytestmark = pytest.mark.skipif(not os.path.exists(VSWITCHD),
                                 reason="hvs-vswitchd not built")
@@ -294,26 +295,6 @@ def test_goto_table_of13(topo, switch_factory):
     ping(a, "10.42.0.2")
     ofctl(s, "add-flow", "table=1,priority=40000,icmp,actions=drop", version=v)
     no_ping(a, "10.42.0.2")
-
-
-def _hdr(version, type_, length, xid):
-    return struct.pack("!BBHI", version, type_, length, xid)
-
-
-def _recv_msg(sock):
-    data = b""
-    while len(data) < 8:
-        chunk = sock.recv(8 - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    length = struct.unpack("!H", data[2:4])[0]
-    while len(data) < length:
-        chunk = sock.recv(length - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
 
 
 def _connect(s, version):
