@@ -141,7 +141,7 @@ switch_up() {
             H="ip netns exec ${P}hv$i"
             VS="$H ovs-vsctl --db=unix:$D/db.sock --timeout=20"
             $H $BUILD/datapath/hvs-dpd --rundir=$D --log-file --pidfile --detach \
-                2>/dev/null
+                ${HVS_DPD_ARGS:-} 2>/dev/null
             if [ -x $BUILD/ovsdb/hvs-ovsdb ]; then
                 $H $BUILD/ovsdb/hvs-ovsdb $D/conf.db --rundir=$D --log-file \
                     --pidfile --detach 2>/dev/null

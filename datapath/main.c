@@ -1,5 +1,6 @@
 /* hvs-dpd: the datapath daemon. */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,19 +14,23 @@
 #include "datapath.h"
 #include "fwd.h"
 #include "hvs/dp-ext.h"
+#include "kflow.h"
 #include "log.h"
 #include "netdev-monitor.h"
+#include "timeval.h"
 
 LOG_MODULE(dpd);
 
-enum { OPT_THREADS = 1000 };
+enum { OPT_THREADS = 1000, OPT_KERNEL_CACHE };
 
 static const struct option extra_opts[] = {
     { "threads", required_argument, NULL, OPT_THREADS },
+    { "kernel-cache", optional_argument, NULL, OPT_KERNEL_CACHE },
     { NULL, 0, NULL, 0 },
 };
 
 static unsigned n_fwd_threads;
+static bool kernel_cache;
 
 static int
 parse_extra(int c, const char *arg, void *aux)
@@ -40,6 +45,18 @@ parse_extra(int c, const char *arg, void *aux)
             return -1;
         }
         n_fwd_threads = n;
+        return 0;
+    }
+    if (c == OPT_KERNEL_CACHE) {
+        if (!arg || !strcmp(arg, "on")) {
+            kernel_cache = true;
+        } else if (!strcmp(arg, "off")) {
+            kernel_cache = false;
+        } else {
+            fprintf(stderr, "hvs-dpd: --kernel-cache=%s: expected on or "
+                    "off\n", arg);
+            return -1;
+        }
         return 0;
     }
     return -1;
@@ -61,7 +78,11 @@ main(int argc, char *argv[])
 
     daemon_parse_args(&opts, argc, argv, extra_opts, "", parse_extra, NULL,
                       "  --threads=N            forwarding threads "
-                      "(default: one per CPU, at most 8)\n");
+                      "(default: one per CPU, at most 8)\n"
+                      "  --kernel-cache[=on|off]  repeat hvs-dpd's "
+                      "decisions in the kernel\n"
+                      "                         (BPF at the ports' tcx "
+                      "hook; default off)\n");
     if (!n_fwd_threads) {
         n_fwd_threads = default_threads();
     }
@@ -72,6 +93,9 @@ main(int argc, char *argv[])
 
     sfd = daemon_signals_open();
     urcu_memb_register_thread();
+    if (kernel_cache) {
+        kflow_init();
+    }
 
     epfd = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event sev = { .events = EPOLLIN, .data.ptr = NULL };
@@ -102,8 +126,16 @@ main(int argc, char *argv[])
     free(sock);
     daemon_ready(&opts);
 
+    uint64_t next_sync = 0;
     for (bool running = true; running;) {
         int n = epoll_wait(epfd, evs, 32, 100);
+        uint64_t now = time_msec();
+        if (now >= next_sync) {
+            /* The kernel's counters reach flows and ports within 1 s
+             * even when nobody asks. */
+            kflow_sync(true);
+            next_sync = now + 1000;
+        }
         for (int i = 0; i < n; i++) {
             if (!evs[i].data.ptr) {
                 running = !daemon_signals_run(sfd);
@@ -122,6 +154,15 @@ main(int argc, char *argv[])
     netdev_monitor_destroy();
     dp_destroy_all();
     fwd_stop();
+    if (kflow_enabled()) {
+        struct kflow_stats ks;
+        kflow_get_stats(&ks);
+        LOG_INFO("kernel flow cache: %"PRIu64" entries installed, %"PRIu64
+                 " packets (%"PRIu64" bytes) forwarded in the kernel, "
+                 "%"PRIu64" errors, %"PRIu64" not installed (full)",
+                 ks.installed, ks.packets, ks.bytes, ks.errors, ks.full);
+        kflow_exit();
+    }
     urcu_memb_barrier();
     urcu_memb_unregister_thread();
     close(sfd);

@@ -24,6 +24,7 @@
 #include "datapath.h"
 #include "flow.h"
 #include "fwd.h"
+#include "kflow.h"
 #include "log.h"
 #include "packet.h"
 #include "timeval.h"
@@ -602,6 +603,8 @@ publish(void)
     COPY(neighs, neighs)
 #undef COPY
     old = atomic_exchange_explicit(&published, t, memory_order_acq_rel);
+    /* Kernel-cache entries carry outer headers made from the old tables. */
+    kflow_tnl_changed();
     if (old) {
         urcu_memb_synchronize_rcu();
         free(old);

@@ -51,6 +51,7 @@
 
 #include "csum.h"
 #include "hash.h"
+#include "kflow.h"
 #include "log.h"
 #include "offload.h"
 #include "packet.h"
@@ -155,6 +156,7 @@ struct tnl_rx {
 struct tunnel {
     struct tnl_port_cfg cfg;    /* for the fast path (tnl-push, tnl-pop) */
     bool route_ref;             /* holds a tnl_route_ref() */
+    bool kflow_port;            /* told kflow_tnl_port_add() */
     const struct tnl_proto *proto;
     uint16_t dst_port;          /* host order; 0 for GRE */
     bool gbp;                   /* VXLAN group policy extension */
@@ -1265,6 +1267,9 @@ tnl_close(struct vport *v)
         tnl_route_forget(v);
         tnl_route_unref();
     }
+    if (t->kflow_port) {
+        kflow_tnl_port_del(t->dst_port);
+    }
     for (int pool = 0; pool < TX_POOLS; pool++) {
         for (int i = 0; i < TX_SOCKS; i++) {
             if (t->tx[pool][i] >= 0) {
@@ -1322,6 +1327,11 @@ tnl_open(struct vport *v, const struct tnl_proto *proto,
     if (proto->default_port) {
         LOG_INFO("%s: %s tunnel on UDP port %u", v->name, proto->name,
                  t->dst_port);
+    }
+    if (proto->type == OVS_VPORT_TYPE_VXLAN && t->route_ref) {
+        /* The kernel flow cache decapsulates this port's packets. */
+        kflow_tnl_port_add(t->dst_port);
+        t->kflow_port = true;
     }
     return 0;
 }

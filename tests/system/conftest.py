@@ -119,7 +119,10 @@ class Dpd:
         return self.proc.poll() is None
 
     def stop(self):
-        """Stops the daemon; returns its exit status and stderr."""
+        """Stops the daemon; returns its exit status and stderr (again
+        when called again)."""
+        if getattr(self, "stopped", None):
+            return self.stopped
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -129,7 +132,8 @@ class Dpd:
                 self.proc.wait()
         err = self.read_stderr()
         self.stderr.close()
-        return self.proc.returncode, err
+        self.stopped = (self.proc.returncode, err)
+        return self.stopped
 
     def cleanup(self):
         shutil.rmtree(self.rundir, ignore_errors=True)
@@ -265,9 +269,9 @@ class Switch:
 def switch_factory(topo, dpd_factory):
     made = []
 
-    def make(ovsdb="debian", name="sw"):
+    def make(ovsdb="debian", name="sw", dpd_args=()):
         sw = topo.ns(name)
-        d = dpd_factory(sw)
+        d = dpd_factory(sw, dpd_args)
         s = Switch(d, ovsdb)
         made.append(s)
         return s
