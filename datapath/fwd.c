@@ -150,6 +150,7 @@ rec_tunnel_prepare(struct fwd_ctx *ctx, const struct vport *v,
         return;
     }
     ctx->rec.mtu = nh.mtu;
+    ctx->rec.route_ifindex = nh.ifindex;
     ctx->rec.tnl_port = v->port_no;
 }
 
@@ -173,6 +174,8 @@ do_output(void *aux, uint32_t port_no, struct dp_packet *p)
 
         if (push) {
             rec_tunnel_prepare(ctx, v, p);
+        } else {
+            ctx->rec.route_ifindex = v->ifindex;    /* the VTEP's */
         }
         ctx->rec.stage = push ? KFLOW_S_PUSH : KFLOW_S_POP;
         done = push ? tnl_push_output(v, p, tnl_emit, ctx)

@@ -257,23 +257,22 @@ struct kflow_val {
     unsigned long long packets, bytes, errors;
 };
 
-/* Whether the entry 'v' takes this packet ('len' bytes, 'gso_size'): an
- * encapsulated frame must fit the route's MTU as hvs-dpd's own
- * encapsulation requires (longer ones go through the host stack, which
- * fragments them), and super-packets stay with hvs-dpd, which segments
- * them before encapsulating. */
+/* Whether the entry 'v' takes this packet ('len' bytes; a super-packet
+ * of 'gso_size'-byte segments after 'm->l4_end' bytes of headers):
+ * encapsulated frames, or each encapsulated segment, must fit the route's
+ * MTU as hvs-dpd's own encapsulation requires (longer frames go through
+ * the host stack, which fragments them). */
 KFLOW_INLINE int
 kflow_fits(const struct kflow_val *v, unsigned int len,
-           unsigned int gso_size)
+           unsigned int gso_size, const struct kflow_meta *m)
 {
-    if (v->action == KFLOW_A_OUTPUT) {
+    if (v->action != KFLOW_A_ENCAP) {
         return 1;
     }
     if (gso_size) {
-        return 0;
+        len = m->l4_end + gso_size;
     }
-    return v->action != KFLOW_A_ENCAP
-           || len + v->hdr_len - KFLOW_ETH_LEN <= v->mtu;
+    return len + v->hdr_len - KFLOW_ETH_LEN <= v->mtu;
 }
 
 #endif /* HVS_KFLOW_PARSE_H */

@@ -87,7 +87,7 @@ kflow_find(struct __sk_buff *skb)
         return 0;
     }
     v = bpf_map_lookup_elem(&kflow_table, k);
-    if (!v || !kflow_fits(v, skb->len, skb->gso_size)) {
+    if (!v || !kflow_fits(v, skb->len, skb->gso_size, &m)) {
         return 0;
     }
     return v;

@@ -3,6 +3,7 @@
 #include "kflow.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <arpa/inet.h>
 #include <linux/bpf.h>
 #include <linux/netlink.h>
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <urcu/urcu-memb.h>
 
 #ifdef HVS_HAVE_LIBBPF
 #include <bpf/bpf.h>
@@ -28,6 +30,7 @@
 #include "log.h"
 #include "packet.h"
 #include "timeval.h"
+#include "tnl-route.h"
 #include "vport.h"
 
 LOG_MODULE(kflow);
@@ -62,6 +65,10 @@ struct kent {
     uint16_t flow_tcp_flags[KFLOW_REC_FLOWS];
     struct klink link[KFLOW_REC_FLOWS];
     uint32_t in_port, out_port, tnl_port;
+    int route_ifindex;          /* ENCAP: the route's egress; DECAP: the
+                                 * interface with the VTEP address */
+    uint32_t mtu;               /* ENCAP: the route's MTU */
+    uint8_t hdr[KFLOW_VXLAN_OUTER_LEN];  /* ENCAP: what the kernel has */
     uint64_t packets, bytes, errors;    /* already added */
     uint64_t active_ms;         /* when its counters last moved */
 };
@@ -403,12 +410,15 @@ ent_del(uint32_t idx)
 }
 
 void
-kflow_flow_gone(struct dp_flow *f)
+kflow_flow_gone(struct dp_flow *f, const char *why)
 {
     if (!kflow_enabled()) {
         return;
     }
     pthread_mutex_lock(&mutex);
+    if (f->kflow_head) {
+        LOG_DBG("a flow was %s: removing its entries", why);
+    }
     while (f->kflow_head) {
         uint32_t c = f->kflow_head - 1;
         ent_del(c / KFLOW_REC_FLOWS);
@@ -416,36 +426,70 @@ kflow_flow_gone(struct dp_flow *f)
     pthread_mutex_unlock(&mutex);
 }
 
-static void
-flush_where(bool tunnels_only)
-{
-    pthread_mutex_lock(&mutex);
-    for (uint32_t i = 0; i < hi; i++) {
-        if (ents[i].used
-            && (!tunnels_only || ents[i].action != KFLOW_A_OUTPUT)) {
-            ent_del(i);
-        }
-    }
-    if (tunnels_only) {
-        atomic_fetch_add(&tnl_gen, 1);
-    }
-    pthread_mutex_unlock(&mutex);
-}
-
 void
 kflow_flush(void)
 {
-    if (kflow_enabled()) {
-        flush_where(false);
-        atomic_fetch_add(&tnl_gen, 1);
+    if (!kflow_enabled()) {
+        return;
     }
+    pthread_mutex_lock(&mutex);
+    for (uint32_t i = 0; i < hi; i++) {
+        if (ents[i].used) {
+            ent_del(i);
+        }
+    }
+    atomic_fetch_add(&tnl_gen, 1);
+    pthread_mutex_unlock(&mutex);
+}
+
+/* Under 'mutex' and an RCU read-side section: whether tunnel entry 'e'
+ * is still what hvs-dpd would do with the host's tables as they are. */
+static bool
+tnl_ent_current(const struct kent *e)
+{
+    struct tnl_addr dst, src;
+    struct tnl_nexthop nh;
+
+    memset(&dst, 0, sizeof dst);
+    memset(&src, 0, sizeof src);
+    if (e->action == KFLOW_A_DECAP) {
+        memcpy(dst.b, e->key.outer.dst, 4);
+        return tnl_route_is_local(AF_INET, &dst, e->route_ifindex);
+    }
+    memcpy(src.b, e->hdr + 26, 4);
+    memcpy(dst.b, e->hdr + 30, 4);
+    return !tnl_route_lookup(AF_INET, &dst, &src, &nh)
+           && nh.resolved && nh.ifindex == e->route_ifindex
+           && nh.mtu >= e->mtu && !memcmp(nh.dst_mac, e->hdr, 6)
+           && !memcmp(nh.src_mac, e->hdr + 6, 6)
+           && !memcmp(nh.src.b, e->hdr + 26, 4);
 }
 
 void
 kflow_tnl_changed(void)
 {
-    if (kflow_enabled()) {
-        flush_where(true);
+    uint32_t n = 0;
+
+    if (!kflow_enabled()) {
+        return;
+    }
+    /* Neighbours change state all the time (reachable, stale, probed):
+     * only entries whose outer headers or VTEP changed go. */
+    pthread_mutex_lock(&mutex);
+    atomic_fetch_add(&tnl_gen, 1);
+    urcu_memb_read_lock();
+    for (uint32_t i = 0; i < hi; i++) {
+        if (ents[i].used && ents[i].action != KFLOW_A_OUTPUT
+            && !tnl_ent_current(&ents[i])) {
+            ent_del(i);
+            n++;
+        }
+    }
+    urcu_memb_read_unlock();
+    pthread_mutex_unlock(&mutex);
+    if (n) {
+        LOG_DBG("host routes or neighbours changed: %"PRIu32" tunnel "
+                "entries removed", n);
     }
 }
 
@@ -669,14 +713,9 @@ kflow_rec_tunnel(struct kflow_rec *r, const struct dp_packet *p,
         return;
     }
     if (r->stage == KFLOW_S_PUSH) {
-        /* The outer headers hvs-dpd built: IPv4, UDP, VXLAN.  TCP stays
-         * with hvs-dpd: its super-packets must be segmented before they
-         * are encapsulated (the kernel would send UDP-tunnel super-packets
-         * that a packet socket on a veth peer cannot take), and one
-         * connection split between the two paths would be reordered. */
+        /* The outer headers hvs-dpd built: IPv4, UDP, VXLAN. */
         if (p->len < KFLOW_VXLAN_OUTER_LEN + KFLOW_ETH_LEN
             || r->key.outer.eth_type != KFLOW_ETH_IP
-            || r->key.outer.ip_proto == 6
             || d[12] != 0x08 || d[13] != 0x00 || d[14] != 0x45
             || d[23] != 17 || r->mtu == UINT32_MAX) {
             r->on = false;
@@ -763,6 +802,9 @@ kflow_rec_finish(struct kflow_rec *r)
     e->in_port = r->in_port;
     e->out_port = r->out_port;
     e->tnl_port = r->tnl_port;
+    e->route_ifindex = r->route_ifindex;
+    e->mtu = r->mtu;
+    memcpy(e->hdr, r->hdr, sizeof e->hdr);
     e->packets = e->bytes = e->errors = 0;
     e->active_ms = time_msec();
     for (int i = 0; i < r->n_flows; i++) {
@@ -773,6 +815,13 @@ kflow_rec_finish(struct kflow_rec *r)
     }
     stats.entries++;
     stats.installed++;
+    LOG_DBG("entry %u: %s to ifindex %u for in ifindex %u, eth type "
+            "%#06x proto %u tcp flags %#x (%u flows)", idx,
+            val.action == KFLOW_A_ENCAP ? "encap"
+            : val.action == KFLOW_A_DECAP ? "decap" : "output",
+            val.ifindex, r->key.ifindex, ntohs(r->key.outer.eth_type),
+            r->key.outer.ip_proto, ntohs(r->key.outer.tcp_flags),
+            r->n_flows);
 out:
     pthread_mutex_unlock(&mutex);
 }

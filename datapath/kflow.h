@@ -96,7 +96,7 @@ int kflow_port_attach(struct vport *v, int sock);
 /* Forgets every entry (a port went away). */
 void kflow_flush(void);
 /* A flow was removed, or its actions replaced: its entries go. */
-void kflow_flow_gone(struct dp_flow *f);
+void kflow_flow_gone(struct dp_flow *f, const char *why);
 /* The host's routes, addresses or neighbours changed: the tunnel
  * entries go.  Any thread. */
 void kflow_tnl_changed(void);
@@ -136,6 +136,7 @@ struct kflow_rec {
     struct datapath *dp;
     uint32_t in_port, out_port, tnl_port;
     int out_ifindex;
+    int route_ifindex;          /* see kflow.c's struct kent */
     uint32_t mtu;
     struct dp_flow *flows[KFLOW_REC_FLOWS];
     const struct dp_actions *acts[KFLOW_REC_FLOWS];

@@ -262,22 +262,24 @@ test_vxlan(void **state)
 static void
 test_fits(void **state)
 {
+    struct kflow_meta m = { .l4_end = 54 };     /* Ethernet, IPv4, TCP */
     struct kflow_val v;
 
     (void) state;
     memset(&v, 0, sizeof v);
     v.action = KFLOW_A_OUTPUT;
-    assert_true(kflow_fits(&v, 60000, 1448));
+    assert_true(kflow_fits(&v, 60000, 1448, &m));
+    v.action = KFLOW_A_DECAP;
+    assert_true(kflow_fits(&v, 60000, 1448, &m));
     v.action = KFLOW_A_ENCAP;
     v.hdr_len = KFLOW_VXLAN_OUTER_LEN;
     v.mtu = 1500;
     /* The outer IP datagram: frame + 50 - 14 bytes. */
-    assert_true(kflow_fits(&v, 1464, 0));
-    assert_false(kflow_fits(&v, 1465, 0));
-    assert_false(kflow_fits(&v, 200, 1448));
-    v.action = KFLOW_A_DECAP;
-    assert_true(kflow_fits(&v, 1600, 0));
-    assert_false(kflow_fits(&v, 1600, 1448));
+    assert_true(kflow_fits(&v, 1464, 0, &m));
+    assert_false(kflow_fits(&v, 1465, 0, &m));
+    /* A super-packet: each segment's frame is headers + gso_size. */
+    assert_true(kflow_fits(&v, 60000, 1410, &m));
+    assert_false(kflow_fits(&v, 60000, 1448, &m));
 }
 
 int
