@@ -89,9 +89,12 @@ class Dpd:
         self.sock = os.path.join(self.rundir, "datapath.sock")
         self.log = os.path.join(self.rundir, "hvs-dpd.log")
         self.stderr = open(os.path.join(self.rundir, "stderr"), "w+")
+        # HVS_TEST_DPD_ARGS: flags for every hvs-dpd the tests start
+        # (e.g. --kernel-cache, to run the whole suite with it).
+        extra = os.environ.get("HVS_TEST_DPD_ARGS", "").split()
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", ns, DPD, "--rundir=" + self.rundir,
-             "--log-file=" + self.log] + list(args),
+             "--log-file=" + self.log] + list(args) + extra,
             stdout=subprocess.DEVNULL, stderr=self.stderr)
         deadline = time.time() + 20
         while not os.path.exists(self.sock):
