@@ -194,6 +194,12 @@ switch_down() {
     hvs)
         for i in 1 2; do
             D=$R/hvs-hv$i
+            # Which path the measured packets took: a run whose packets
+            # fell back to the host stack did not measure the fast path.
+            c=$(ip netns exec ${P}hv$i ovs-appctl -t $D/hvs-dpd.ctl tnl/stats \
+                2>/dev/null | awk '$1 ~ /^(encap|decap|socket_tx|socket_rx):$/ {
+                    printf " %s%s", $1, $2 }')
+            echo "    hvs: hv$i tunnel counters:${c:- (none)}" >&2
             for p in hvs-vswitchd hvs-ovsdb ovsdb-server hvs-dpd; do
                 [ -f $D/$p.pid ] && kill $(cat $D/$p.pid)
             done

@@ -11,6 +11,7 @@
 #include "csum.h"
 #include "datapath.h"
 #include "packet.h"
+#include "tnl-stats.h"
 #include "vport.h"
 
 static uint16_t

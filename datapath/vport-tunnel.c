@@ -58,6 +58,7 @@
 #include "tnl-pop.h"
 #include "tnl-push.h"
 #include "tnl-route.h"
+#include "tnl-stats.h"
 
 LOG_MODULE(tunnel);
 
@@ -650,10 +651,12 @@ tnl_recv(struct vport *v, struct dp_packet **pkts, int n)
 
     struct vport_stats *st = &v->stats;
     if (out) {
+        tnl_count(TNL_C_SOCKET_RX, (uint64_t) out);
         atomic_fetch_add_explicit(&st->rx_packets, out, memory_order_relaxed);
         atomic_fetch_add_explicit(&st->rx_bytes, bytes, memory_order_relaxed);
     }
     if (bad) {
+        tnl_count(TNL_C_SOCKET_RX_BAD, bad);
         atomic_fetch_add_explicit(&st->rx_errors, bad, memory_order_relaxed);
     }
     if (lost) {

@@ -2,6 +2,7 @@
 prefix that are always removed, and hvs daemons started inside them."""
 import itertools
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -88,6 +89,7 @@ class Dpd:
         self.rundir = tempfile.mkdtemp(prefix="hvs-test-")
         self.sock = os.path.join(self.rundir, "datapath.sock")
         self.log = os.path.join(self.rundir, "hvs-dpd.log")
+        self.ctl = os.path.join(self.rundir, "hvs-dpd.ctl")
         self.stderr = open(os.path.join(self.rundir, "stderr"), "w+")
         # HVS_TEST_DPD_ARGS: flags for every hvs-dpd the tests start
         # (e.g. --kernel-cache, to run the whole suite with it).
@@ -117,6 +119,17 @@ class Dpd:
 
     def client(self):
         return hvsnl.Client(self.sock)
+
+    def appctl(self, *args, check=True):
+        """Debian's ovs-appctl on hvs-dpd's control socket."""
+        return run(["ovs-appctl", "-t", self.ctl] + list(args), ns=self.ns,
+                   check=check)
+
+    def tnl_stats(self):
+        """`tnl/stats` as a dict of counter name to value."""
+        out = self.appctl("tnl/stats").stdout
+        return {k: int(v) for k, v in
+                re.findall(r"^\s+(\w+): (\d+)$", out, re.M)}
 
     def alive(self):
         return self.proc.poll() is None
