@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import VSWITCHD, run
+from conftest import BUILD, VSWITCHD, run
 from test_dpd import FLOWS, VM2, flow_packets, two_vms
 
 
@@ -201,3 +201,10 @@ def test_tunnel_commands_after_tunnel_traffic(topo, switch_factory):
         flows
     mem = d.appctl("memory/show").stdout
     assert re.search(r"neighbours:[1-9]\d* routes:[1-9]", mem), mem
+
+    # hvs show sums the same counters up in one line.
+    show = run([os.path.join(BUILD, "cli", "hvs"), "--rundir=" + d.rundir,
+                "show"], ns=d.ns).stdout
+    m = re.search(r"^tunnels: encap:(\d+) decap:(\d+) held:\d+ dropped:0 "
+                  r"host-stack tx:\d+ rx:\d+$", show, re.M)
+    assert m and int(m.group(1)) >= 5 and int(m.group(2)) >= 5, show
