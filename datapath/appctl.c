@@ -11,6 +11,7 @@
 #include "datapath.h"
 #include "dpif.h"
 #include "flow-table.h"
+#include "kflow.h"
 #include "odp-format.h"
 #include "tnl-push.h"
 #include "tnl-route.h"
@@ -232,6 +233,9 @@ cmd_dpctl_show(struct unixctl_conn *conn, int argc, const char *argv[],
     if (n < 0) {
         return;
     }
+    /* What the kernel flow cache forwarded counts too, as in the
+     * genetlink replies. */
+    kflow_sync(false);
     for (int i = 0; i < n; i++) {
         show_dp(&b, dps[i], a.statistics);
     }
@@ -305,6 +309,7 @@ cmd_dpctl_dump_flows(struct unixctl_conn *conn, int argc, const char *argv[],
         opts.port_name = port_name;
         opts.aux = dp;
     }
+    kflow_sync(false);
     /* The control thread is the table's only writer, so no flow goes
      * away during the walk; the read lock is for the actions, which
      * flow_table_set_actions() replaces under RCU. */
@@ -361,6 +366,38 @@ cmd_memory_show(struct unixctl_conn *conn, int argc, const char *argv[],
     reply_buf(conn, argv[0], &b);
 }
 
+/* ---- kflow/show --------------------------------------------------------- */
+
+static void
+cmd_kflow_show(struct unixctl_conn *conn, int argc, const char *argv[],
+               void *aux)
+{
+    struct odp_buf b = { 0 };
+    struct kflow_stats ks;
+
+    (void) argc;
+    (void) aux;
+    if (!kflow_enabled()) {
+        unixctl_reply(conn, "kernel flow cache: off (hvs-dpd runs without "
+                      "--kernel-cache, or the kernel cannot run it)");
+        return;
+    }
+    kflow_sync(false);
+    kflow_get_stats(&ks);
+    /* Tunnel packets the kernel forwards are counted here, not in
+     * tnl/stats: hvs-dpd never sees them. */
+    odp_buf_put(&b, "kernel flow cache: on\n"
+                "  entries: %llu\n  installed: %llu\n  packets: %llu\n"
+                "  bytes: %llu\n  errors: %llu\n  full: %llu\n",
+                (unsigned long long) ks.entries,
+                (unsigned long long) ks.installed,
+                (unsigned long long) ks.packets,
+                (unsigned long long) ks.bytes,
+                (unsigned long long) ks.errors,
+                (unsigned long long) ks.full);
+    reply_buf(conn, argv[0], &b);
+}
+
 void
 appctl_register(void)
 {
@@ -370,4 +407,5 @@ appctl_register(void)
                              "[-m] [--names | --no-names] [dp]", 0,
                              UNIXCTL_ANY_ARGS, cmd_dpctl_dump_flows, NULL);
     unixctl_command_register("memory/show", "", 0, 0, cmd_memory_show, NULL);
+    unixctl_command_register("kflow/show", "", 0, 0, cmd_kflow_show, NULL);
 }

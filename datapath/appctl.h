@@ -5,6 +5,7 @@
  *   dpctl/show [-s] [DP...]           datapaths, ports and counters
  *   dpctl/dump-flows [-m] [--names | --no-names] [DP]
  *   memory/show
+ *   kflow/show                        the kernel flow cache's counters
  *
  * and, from tnl-appctl.c, the tunnel commands (tnl/stats, tnl/neigh/show,
  * ovs/route/show).  Every command runs on the control thread, which owns

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "kflow.h"
 #include "odp-format.h"
 #include "tnl-route.h"
 #include "tnl-stats.h"
@@ -61,6 +62,10 @@ cmd_tnl_stats(struct unixctl_conn *conn, int argc, const char *argv[],
             odp_buf_put(&b, "  %s: %llu\n", tnl_counter_name(c),
                         (unsigned long long) tnl_counter_get(c));
         }
+    }
+    if (kflow_enabled()) {
+        odp_buf_put(&b, "(the kernel flow cache is on: tunnel packets it "
+                    "forwards are counted by kflow/show)\n");
     }
     if (b.oom) {
         unixctl_reply_error(conn, "tnl/stats: out of memory");

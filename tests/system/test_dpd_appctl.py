@@ -41,7 +41,7 @@ def test_socket_is_private_and_answers_the_builtins(topo, dpd_factory):
     cmds = d.appctl("list-commands").stdout
     for c in ("exit", "dpctl/show", "dpctl/dump-flows", "memory/show",
               "tnl/stats", "tnl/neigh/show", "ovs/route/show", "vlog/set",
-              "vlog/list"):
+              "vlog/list", "kflow/show"):
         assert re.search(r"^  %s\b" % re.escape(c), cmds, re.M), cmds
     d.appctl("vlog/set", "tnl_route:dbg")
     assert re.search(r"^tnl_route\s.*DBG", d.appctl("vlog/list").stdout,
@@ -50,6 +50,8 @@ def test_socket_is_private_and_answers_the_builtins(topo, dpd_factory):
     for c in ("tnl/neigh/show", "ovs/route/show"):
         assert "not mirrored" in d.appctl(c).stdout
     assert set(d.tnl_stats().values()) == {0}
+    assert d.appctl("kflow/show").stdout.startswith(
+        "kernel flow cache: off")
 
 
 def test_show_and_dump_flows_follow_traffic(topo, dpd_factory):
