@@ -18,9 +18,13 @@ $(BUILD)/build.ninja:
 deps:
 	scripts/deps.sh
 
-install: all
-	meson configure $(BUILD) --prefix=$(PREFIX)
-	DESTDIR= meson install -C $(BUILD) --no-rebuild
+# The prefix is baked into the programs (where hvs finds the daemons,
+# where hvs-nlshim finds its library), so changing it rebuilds first.
+# DESTDIR=DIR stages the files below DIR (for packaging).
+install: $(BUILD)/build.ninja
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	ninja -C $(BUILD)
+	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
 # Installs missing Debian packages, builds from scratch under ASan+UBSan
 # (clang, with the fuzz targets) and warnings-clean with gcc, then runs the
