@@ -407,7 +407,8 @@ run_detaching(char *argv[], struct output *out)
 /* Starts 'd' unless it runs.  Returns 0 if it runs afterwards, 1 if it
  * could not be found, -1 if it failed (explained on stderr). */
 static int
-start_one(const struct cli_opts *opts, const struct daemon_desc *d)
+start_one(const struct cli_opts *opts, const struct daemon_desc *d,
+          bool kernel_cache)
 {
     char *pidfile = daemon_file(opts, d, ".pid");
     char *log = daemon_file(opts, d, ".log");
@@ -442,7 +443,9 @@ start_one(const struct cli_opts *opts, const struct daemon_desc *d)
         || asprintf(&args[n++], "--log-file=%s", log) < 0
         || !(args[n++] = strdup("--detach"))
         || (!strcmp(d->name, "hvs-ovsdb")
-            && !(args[n++] = cli_path(opts->dbdir, "conf.db")))) {
+            && !(args[n++] = cli_path(opts->dbdir, "conf.db")))
+        || (kernel_cache && !strcmp(d->name, "hvs-dpd")
+            && !(args[n++] = strdup("--kernel-cache")))) {
         args[n - 1] = NULL;
         cli_error("cannot start %s: out of memory", d->name);
         goto out;
@@ -519,14 +522,19 @@ no_arguments(const char *command, int argc, char *argv[])
 int
 daemons_start(const struct cli_opts *opts, int argc, char *argv[])
 {
-    int status = no_arguments("start", argc, argv);
+    bool kernel_cache = false;
     int n_missing = 0;
 
-    if (status) {
-        return status;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--kernel-cache")) {
+            kernel_cache = true;
+        } else {
+            return cli_usage_error("start: unexpected argument '%s'",
+                                   argv[i]);
+        }
     }
     for (size_t i = 0; i < N_DAEMONS; i++) {
-        int r = start_one(opts, &daemons[i]);
+        int r = start_one(opts, &daemons[i], kernel_cache);
 
         if (r < 0) {
             return CLI_EXIT_FAIL;

@@ -92,8 +92,10 @@ usage(void)
            "usage: hvs [OPTIONS] COMMAND [ARG]...\n"
            "\n"
            "Commands:\n"
-           "  start                    start hvs-dpd, hvs-ovsdb and "
+           "  start [--kernel-cache]   start hvs-dpd, hvs-ovsdb and "
            "hvs-vswitchd\n"
+           "                           (hvs-dpd with its kernel flow "
+           "cache)\n"
            "  stop                     stop them (in reverse order)\n"
            "  status                   say which of them run "
            "(exit 3 if not all)\n"
@@ -136,10 +138,11 @@ main(int argc, char *argv[])
         .dbdir = env_or("HVS_DBDIR", "/var/lib/hvs"),
     };
 
-    /* getopt's own messages lack the "hvs: " form; ours name the option. */
+    /* getopt's own messages lack the "hvs: " form; ours name the option.
+     * "+": options after the command are the command's. */
     opterr = 0;
     for (;;) {
-        int c = getopt_long(argc, argv, ":hV", options, NULL);
+        int c = getopt_long(argc, argv, "+:hV", options, NULL);
 
         if (c == -1) {
             break;
