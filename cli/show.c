@@ -2,7 +2,7 @@
  * port each interface landed on, then what the datapath holds, as hvs-dpd
  * reports it: datapaths, their ports with port numbers and counters, flow
  * counts and hit rates; with tunnel ports, a line of tunnel counters from
- * hvs-dpd's unixctl socket (show-tunnels.c).
+ * hvs-dpd's unixctl socket (show-dpd.c).
  *
  * This speaks the ovs_datapath and ovs_vport families directly rather
  * than through lib/dpif.h, because dpif_open() creates or reconfigures the
@@ -442,6 +442,9 @@ show(const char *sock_path, const char *db_sock, const char *ctl_path,
      * the datapaths were shown. */
     if (tunnels) {
         show_tunnels(ctl_path);
+    }
+    if (found) {
+        show_kflow(ctl_path);
     }
     if (only && !found) {
         cli_error("cannot show datapath %s: no such datapath", only);

@@ -225,3 +225,14 @@ def test_vxlan_peer_without_the_cache(topo, switch_factory):
     # on when the entry came).
     entries, packets, nbytes = kflow_counts(hv[0].dpd)
     assert nbytes > 256 << 10, (entries, packets, nbytes)
+
+
+def test_hvs_show_has_the_kernel_cache_line(topo, dpd_factory):
+    d, a, b = static_switch(topo, dpd_factory, KC)
+    add_flows(d)
+    assert received(ping(a, "10.79.0.2", count=10, interval="0.05")) == 10
+    hvs = os.path.join(os.path.dirname(VSWITCHD), "..", "cli", "hvs")
+    out = run([hvs, "--rundir=" + d.rundir, "show"], ns=d.ns).stdout
+    m = re.search(r"^kernel flow cache: entries:(\d+) packets:(\d+) "
+                  r"bytes:(\d+) errors:0$", out, re.M)
+    assert m and int(m.group(1)) >= 2 and int(m.group(2)) >= 10, out
