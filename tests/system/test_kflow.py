@@ -160,11 +160,11 @@ def test_bad_flag_value(topo):
     assert "--kernel-cache=maybe: expected on or off" in p.stderr
 
 
-@pytest.mark.skipif(not os.path.exists(VSWITCHD),
-                    reason="hvs-vswitchd not built")
-def test_vxlan_encap_and_decap_in_the_kernel(topo, switch_factory):
-    hv = [switch_factory(ovsdb="hvs", name="hv%d" % i, dpd_args=KC)
-          for i in (1, 2)]
+def two_hypervisors(topo, switch_factory, args1, args2):
+    """Two hypervisors with VXLAN between br-int's, a VM on each that
+    reaches the other; returns (hv, vm1, vm2)."""
+    hv = [switch_factory(ovsdb="hvs", name="hv1", dpd_args=args1),
+          switch_factory(ovsdb="hvs", name="hv2", dpd_args=args2)]
     wire(topo, hv)
     vm1 = configure(topo, hv[0], 1, "10.98.0.2", "10.78.1.1",
                     "02:78:00:00:00:01")
@@ -172,6 +172,13 @@ def test_vxlan_encap_and_decap_in_the_kernel(topo, switch_factory):
                     "02:78:00:00:00:02")
     out = ping(vm1, "10.78.1.2", count=5, interval="0.2", wait="3")
     assert received(out) == 5, out + hv[0].log()
+    return hv, vm1, vm2
+
+
+@pytest.mark.skipif(not os.path.exists(VSWITCHD),
+                    reason="hvs-vswitchd not built")
+def test_vxlan_encap_and_decap_in_the_kernel(topo, switch_factory):
+    hv, vm1, vm2 = two_hypervisors(topo, switch_factory, KC, KC)
     # Both hypervisors frozen: encapsulation on one and decapsulation on
     # the other happen in the kernel, both ways.
     with Frozen(hv[0].dpd, hv[1].dpd):
@@ -208,15 +215,7 @@ def test_vxlan_encap_and_decap_in_the_kernel(topo, switch_factory):
 def test_vxlan_peer_without_the_cache(topo, switch_factory):
     """hv1's kernel sends UDP-tunnel super-packets; hv2 runs without the
     cache, so its userspace decapsulates them whole."""
-    hv = [switch_factory(ovsdb="hvs", name="hv1", dpd_args=KC),
-          switch_factory(ovsdb="hvs", name="hv2")]
-    wire(topo, hv)
-    vm1 = configure(topo, hv[0], 1, "10.98.0.2", "10.78.1.1",
-                    "02:78:00:00:00:01")
-    vm2 = configure(topo, hv[1], 2, "10.98.0.1", "10.78.1.2",
-                    "02:78:00:00:00:02")
-    out = ping(vm1, "10.78.1.2", count=5, interval="0.2", wait="3")
-    assert received(out) == 5, out
+    hv, vm1, vm2 = two_hypervisors(topo, switch_factory, KC, [])
     data = os.urandom(8 << 20)
     for src, dst, ip in ((vm1, vm2, "10.78.1.2"), (vm2, vm1, "10.78.1.1")):
         got = transfer(src, dst, ip, data)
