@@ -49,9 +49,13 @@ struct kflow_key {
     unsigned int ifindex;       /* where the packet arrived */
     unsigned int tnl_flags;
     struct kflow_hdrs outer;
+    /* Only with KFLOW_T_INNER; the kernel's plain table is keyed by the
+     * first KFLOW_KEY_PLAIN_LEN bytes alone, so that most lookups hash
+     * half as much. */
     unsigned char tnl_hdr[8];   /* the VXLAN header */
     struct kflow_hdrs inner;
 };
+#define KFLOW_KEY_PLAIN_LEN __builtin_offsetof(struct kflow_key, tnl_hdr)
 
 /* What the parse found beyond the key, for the per-packet checks. */
 struct kflow_meta {
@@ -247,11 +251,29 @@ kflow_parse(KFLOW_CTX ctx, unsigned int pkt_len, unsigned int ifindex,
 
 #define KFLOW_HDR_MAX 64
 
+/* The kernel's tables: the key (kflow_table with the plain part,
+ * kflow_tnl_table whole) gives a kflow_ref, which names a slot of the
+ * kflow_acts array holding the kflow_val.  'gen' tells a slot's entries
+ * apart over its reuse. */
+struct kflow_ref {
+    unsigned int idx;
+    unsigned int gen;
+};
+
+/* What the socket filter leaves in skb->cb[0..2] for the tcx program of
+ * the same packet (both run in one pass of the receive path, the filter
+ * first): its decision, so that the packet is parsed and looked up once
+ * and the two hooks cannot disagree. */
+#define KFLOW_CB_HIT 0x6b666c68u        /* cb[1] idx, cb[2] gen */
+#define KFLOW_CB_MISS 0x6b666c6du
+
 struct kflow_val {
+    unsigned int gen;           /* of the entry this slot holds */
     unsigned int action;
     unsigned int ifindex;
     unsigned int mtu;           /* ENCAP: longest outer IP datagram */
     unsigned int hdr_len;       /* ENCAP: KFLOW_VXLAN_OUTER_LEN */
+    unsigned int pad;
     unsigned char hdr[KFLOW_HDR_MAX];   /* ENCAP: outer Ethernet to VXLAN */
     /* Counted by the kernel, read (never written) by hvs-dpd. */
     unsigned long long packets, bytes, errors;

@@ -11,8 +11,9 @@
  *               hvs-dpd has already received through its packet socket, so
  *               that the host stack never sees the port's traffic.
  *
- * Both decide with the same parser and the same lookup; only an entry
- * changing between the two hooks of one packet can make them disagree.
+ * The socket filter decides and leaves its decision in skb->cb for the
+ * tcx program (KFLOW_CB_*), so each packet is parsed and looked up once
+ * and the two hooks agree even while entries come and go.
  *
  * Built with clang -target bpf; loaded by kflow.c. */
 #include <linux/bpf.h>
@@ -51,13 +52,30 @@ kflow_is_tnl_port(struct __sk_buff *skb, unsigned short port)
 
 #include "kflow-parse.h"
 
+#define KFLOW_MAX 65536
+
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 65536);
+    __uint(max_entries, KFLOW_MAX);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __uint(key_size, KFLOW_KEY_PLAIN_LEN);
+    __type(value, struct kflow_ref);
+} kflow_table SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, KFLOW_MAX);
     __uint(map_flags, BPF_F_NO_PREALLOC);
     __type(key, struct kflow_key);
+    __type(value, struct kflow_ref);
+} kflow_tnl_table SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, KFLOW_MAX);
+    __type(key, unsigned int);
     __type(value, struct kflow_val);
-} kflow_table SEC(".maps");
+} kflow_acts SEC(".maps");
 
 /* The key is too large for the BPF stack next to the parser's buffers. */
 struct {
@@ -67,12 +85,15 @@ struct {
     __type(value, struct kflow_key);
 } kflow_scratch SEC(".maps");
 
+/* Parses the packet and looks it up: the entry's slot in kflow_acts (and
+ * '*gen') if the cache takes this packet, else NULL. */
 static __attribute__((always_inline)) struct kflow_val *
-kflow_find(struct __sk_buff *skb)
+kflow_find(struct __sk_buff *skb, unsigned int *gen)
 {
     unsigned int zero = 0;
     struct kflow_meta m;
     struct kflow_key *k;
+    struct kflow_ref *ref;
     struct kflow_val *v;
 
     if (skb->vlan_present) {
@@ -86,10 +107,19 @@ kflow_find(struct __sk_buff *skb)
     if (kflow_parse(skb, skb->len, skb->ifindex, skb->gso_size, k, &m)) {
         return 0;
     }
-    v = bpf_map_lookup_elem(&kflow_table, k);
-    if (!v || !kflow_fits(v, skb->len, skb->gso_size, &m)) {
+    ref = bpf_map_lookup_elem(k->tnl_flags & KFLOW_T_INNER
+                              ? (void *) &kflow_tnl_table
+                              : (void *) &kflow_table, k);
+    if (!ref) {
         return 0;
     }
+    *gen = ref->gen;
+    v = bpf_map_lookup_elem(&kflow_acts, &ref->idx);
+    if (!v || v->gen != ref->gen
+        || !kflow_fits(v, skb->len, skb->gso_size, &m)) {
+        return 0;
+    }
+    skb->cb[1] = ref->idx;
     return v;
 }
 
@@ -97,7 +127,15 @@ SEC("socket")
 int
 kflow_sock(struct __sk_buff *skb)
 {
-    return kflow_find(skb) ? 0 : skb->len;
+    unsigned int gen = 0;
+
+    if (kflow_find(skb, &gen)) {
+        skb->cb[0] = KFLOW_CB_HIT;
+        skb->cb[2] = gen;
+        return 0;               /* not for hvs-dpd: the kernel has it */
+    }
+    skb->cb[0] = KFLOW_CB_MISS;
+    return skb->len;
 }
 
 static __attribute__((always_inline)) int
@@ -159,11 +197,32 @@ kflow_decap(struct __sk_buff *skb)
     return 0;
 }
 
+/* The entry the socket filter found for this packet; NULL if it found
+ * none (then hvs-dpd has the packet), or if the entry went meanwhile.  If
+ * the filter left nothing (no packet socket saw the packet), decides
+ * itself. */
+static __attribute__((always_inline)) struct kflow_val *
+kflow_decided(struct __sk_buff *skb)
+{
+    unsigned int idx = skb->cb[1], gen;
+    struct kflow_val *v;
+
+    if (skb->cb[0] == KFLOW_CB_MISS) {
+        return 0;
+    }
+    if (skb->cb[0] != KFLOW_CB_HIT) {
+        return kflow_find(skb, &gen);
+    }
+    gen = skb->cb[2];
+    v = bpf_map_lookup_elem(&kflow_acts, &idx);
+    return v && v->gen == gen ? v : 0;
+}
+
 SEC("tc")
 int
 kflow_tc(struct __sk_buff *skb)
 {
-    struct kflow_val *v = kflow_find(skb);
+    struct kflow_val *v = kflow_decided(skb);
     int err = 0;
 
     if (!v) {

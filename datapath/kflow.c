@@ -56,6 +56,7 @@ struct klink {
 
 struct kent {
     bool used;
+    uint32_t gen;               /* of the entry in this slot (kflow_val) */
     uint8_t action;
     uint8_t n_flows;
     struct kflow_key key;
@@ -80,7 +81,8 @@ static uint32_t n_free;
 static uint32_t hi;             /* entries below this were ever used */
 static _Atomic uint32_t tnl_gen;
 static _Atomic bool enabled;
-static int table_fd = -1, ports_fd = -1, sock_prog_fd = -1, tc_prog_fd = -1;
+static int table_fd = -1, tnl_table_fd = -1, acts_fd = -1, ports_fd = -1;
+static int sock_prog_fd = -1, tc_prog_fd = -1;
 static uint64_t last_sync_ms;
 static struct kflow_stats stats;        /* under 'mutex' */
 
@@ -145,8 +147,11 @@ load(const char **what)
     sock_prog_fd = bpf_program__fd(
         bpf_object__find_program_by_name(obj, "kflow_sock"));
     table_fd = bpf_object__find_map_fd_by_name(obj, "kflow_table");
+    tnl_table_fd = bpf_object__find_map_fd_by_name(obj, "kflow_tnl_table");
+    acts_fd = bpf_object__find_map_fd_by_name(obj, "kflow_acts");
     ports_fd = bpf_object__find_map_fd_by_name(obj, "kflow_ports");
-    if (tc_prog_fd < 0 || sock_prog_fd < 0 || table_fd < 0 || ports_fd < 0) {
+    if (tc_prog_fd < 0 || sock_prog_fd < 0 || table_fd < 0
+        || tnl_table_fd < 0 || acts_fd < 0 || ports_fd < 0) {
         *what = "BPF object incomplete";
         return -ENOENT;
     }
@@ -158,7 +163,8 @@ unload(void)
 {
     bpf_object__close(obj);
     obj = NULL;
-    table_fd = ports_fd = sock_prog_fd = tc_prog_fd = -1;
+    table_fd = tnl_table_fd = acts_fd = ports_fd = -1;
+    sock_prog_fd = tc_prog_fd = -1;
 }
 
 static int
@@ -388,12 +394,21 @@ link_del(uint32_t idx, int slot)
     }
 }
 
-/* Removes entry 'idx' from the kernel and from its flows' lists. */
+/* The kernel table that holds entries for key 'k'. */
+static int
+key_table(const struct kflow_key *k)
+{
+    return k->tnl_flags & KFLOW_T_INNER ? tnl_table_fd : table_fd;
+}
+
+/* Removes entry 'idx' from the kernel and from its flows' lists.  Its
+ * kflow_acts slot is left as it is: a packet that the socket filter
+ * matched a moment ago still finds what it was matched to. */
 static void
 ent_del(uint32_t idx)
 {
     struct kent *e = &ents[idx];
-    int err = map_delete(table_fd, &e->key);
+    int err = map_delete(key_table(&e->key), &e->key);
 
     if (err && err != -ENOENT) {
         LOG_WARN("cannot remove a kernel flow cache entry: %s",
@@ -523,7 +538,7 @@ ent_sync(uint32_t idx, uint64_t now)
     struct kent *e = &ents[idx];
     struct kflow_val val;
 
-    if (map_lookup(table_fd, &e->key, &val)) {
+    if (map_lookup(acts_fd, &idx, &val) || val.gen != e->gen) {
         return;
     }
     uint64_t dp = val.packets - e->packets, db = val.bytes - e->bytes;
@@ -782,7 +797,15 @@ kflow_rec_finish(struct kflow_rec *r)
         stats.full++;
         goto out;
     }
-    int err = map_update(table_fd, &r->key, &val, BPF_NOEXIST);
+    /* The action first, then the key that leads to it. */
+    uint32_t idx = n_free ? free_idx[n_free - 1] : hi;
+    struct kent *e = &ents[idx];
+    struct kflow_ref ref = { idx, e->gen + 1 };
+    val.gen = ref.gen;
+    int err = map_update(acts_fd, &idx, &val, BPF_ANY);
+    if (!err) {
+        err = map_update(key_table(&r->key), &r->key, &ref, BPF_NOEXIST);
+    }
     if (err) {
         if (err != -EEXIST) {
             static struct log_rl rl = LOG_RL_INIT(60, 5);
@@ -792,8 +815,12 @@ kflow_rec_finish(struct kflow_rec *r)
         }
         goto out;
     }
-    uint32_t idx = n_free ? free_idx[--n_free] : hi++;
-    struct kent *e = &ents[idx];
+    if (n_free) {
+        n_free--;
+    } else {
+        hi++;
+    }
+    e->gen = ref.gen;
     e->used = true;
     e->action = (uint8_t) val.action;
     e->n_flows = r->n_flows;
