@@ -246,6 +246,15 @@ daemon_parse_args(struct daemon_opts *o, int argc, char *argv[],
     return optind;
 }
 
+void
+daemon_check_operands(const struct daemon_opts *o, int argc, char *argv[],
+                      int first, int max)
+{
+    if (first >= 0 && argc - first > max) {
+        usage_error(o, "unexpected argument \"%s\"", argv[first + max]);
+    }
+}
+
 char *
 daemon_path(const struct daemon_opts *o, const char *name)
 {

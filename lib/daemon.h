@@ -36,6 +36,13 @@ int daemon_parse_args(struct daemon_opts *, int argc, char *argv[],
                       daemon_extra_opt_fn *, void *aux,
                       const char *usage_extra);
 
+/* Refuses what follows the options beyond 'max' operands (argv[first]
+ * on): a stray word such as the level in "-v module:dbg" (-v takes its
+ * argument only when attached) must not start a daemon with defaults.
+ * Exits with status 2 and "PROGRAM: unexpected argument "WORD"". */
+void daemon_check_operands(const struct daemon_opts *, int argc,
+                           char *argv[], int first, int max);
+
 /* Creates the rundir, opens logs, writes the pid file (refusing to start
  * when another live process holds it).  With --detach forks now; the
  * parent waits until daemon_ready() is called in the child and exits 0, or

@@ -145,10 +145,7 @@ main(int argc, char *argv[])
                                 "RUNDIR/hvs-ovsdb.ctl\n"
                                 "  --schema=FILE        schema for a new "
                                 "database (default: built in)\n");
-    if (optind_ < argc - 1) {
-        fprintf(stderr, "hvs-ovsdb: at most one database file\n");
-        return 2;
-    }
+    daemon_check_operands(&opts, argc, argv, optind_, 1);
     if (optind_ < argc) {
         dbfile = strdup(argv[optind_]);
     } else {
