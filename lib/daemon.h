@@ -58,7 +58,8 @@ void daemon_finish(struct daemon_opts *);
  * that receives the three, for the daemon's poll loop; or -errno. */
 int daemon_signals_open(void);
 /* Handles what is pending on that descriptor: SIGHUP reopens the log file
- * (logrotate); returns true when a termination signal arrived (logged). */
+ * (logrotate) and says so in it; returns true when a termination signal
+ * arrived (logged). */
 bool daemon_signals_run(int fd);
 
 /* "RUNDIR/NAME" in a malloc'd string. */
