@@ -875,7 +875,10 @@ add_listener(struct ovsdb_server *s, const char *spec, bool is_ctl,
     struct epoll_event ev = { .events = EPOLLIN };
     int fd = ovsdb_remote_listen(spec);
 
-    if (fd < 0) {
+    if (fd == -EADDRINUSE && !strncmp(spec, "punix:", 6)) {
+        LOG_ERR("%s: another server is listening there", spec);
+        return fd;
+    } else if (fd < 0) {
         LOG_ERR("%s: cannot listen: %s", spec, strerror(-fd));
         return fd;
     }
