@@ -4,8 +4,10 @@
  * lengths, the same protocol prerequisites (checked against the masked
  * key of the flow while simulating how earlier actions change the
  * ethertype, VLAN and MPLS state), the same errnos.  Actions the kernel
- * knows but hvs does not implement (conntrack, meters, NSH, psample) are
- * refused with -EOPNOTSUPP; types unknown to the kernel with -EINVAL.
+ * knows but hvs does not implement (conntrack, NSH, psample) are refused
+ * with -EOPNOTSUPP; types unknown to the kernel with -EINVAL.  A meter
+ * action is accepted whether or not its meter exists (the ovs_meter
+ * family, meter.c) and drops what the meter's band drops.
  *
  * Execution trusts validated actions but not the packet: every header is
  * located afresh and bounds-checked before it is written, so a packet

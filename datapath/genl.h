@@ -1,5 +1,6 @@
 /* Generic netlink dispatch: the controller family (CTRL_CMD_GETFAMILY) and
- * the four families of <linux/openvswitch.h>. */
+ * the five families of <linux/openvswitch.h> (ovs_datapath, ovs_vport,
+ * ovs_flow, ovs_packet, ovs_meter). */
 #ifndef HVS_GENL_H
 #define HVS_GENL_H 1
 

@@ -136,17 +136,21 @@ main(int argc, char *argv[])
 {
     struct daemon_opts opts = { .program = "hvs-dpd" };
     struct epoll_event evs[32];
-    int err, epfd, sfd;
+    int err, epfd, sfd, first;
 
-    daemon_parse_args(&opts, argc, argv, extra_opts, "", parse_extra, NULL,
-                      "  --threads=N            forwarding threads "
-                      "(default: one per CPU, at most 8)\n"
-                      "  --kernel-cache[=on|off]  repeat hvs-dpd's "
-                      "decisions in the kernel\n"
-                      "                         (BPF at the ports' tcx "
-                      "hook; default off)\n"
-                      "  --unixctl=PATH         ovs-appctl control socket "
-                      "(default RUNDIR/hvs-dpd.ctl)\n");
+    first = daemon_parse_args(&opts, argc, argv, extra_opts, "",
+                              parse_extra, NULL,
+                              "  --threads=N            forwarding "
+                              "threads (default: one per CPU, at most "
+                              "8)\n"
+                              "  --kernel-cache[=on|off]  repeat "
+                              "hvs-dpd's decisions in the kernel\n"
+                              "                         (BPF at the "
+                              "ports' tcx hook; default off)\n"
+                              "  --unixctl=PATH         ovs-appctl "
+                              "control socket (default "
+                              "RUNDIR/hvs-dpd.ctl)\n");
+    daemon_check_operands(&opts, argc, argv, first, 0);
     if (!n_fwd_threads) {
         n_fwd_threads = default_threads();
     }

@@ -246,6 +246,15 @@ daemon_parse_args(struct daemon_opts *o, int argc, char *argv[],
     return optind;
 }
 
+void
+daemon_check_operands(const struct daemon_opts *o, int argc, char *argv[],
+                      int first, int max)
+{
+    if (first >= 0 && argc - first > max) {
+        usage_error(o, "unexpected argument \"%s\"", argv[first + max]);
+    }
+}
+
 char *
 daemon_path(const struct daemon_opts *o, const char *name)
 {
@@ -526,7 +535,15 @@ daemon_signals_run(int fd)
 
     while (read(fd, &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGHUP) {
-            log_reopen();
+            /* Said in the new file, so that whoever rotated the old one
+             * sees the daemon took the signal. */
+            int err = log_reopen();
+            if (err) {
+                LOG_WARN("SIGHUP: cannot reopen the log file: %s",
+                         strerror(-err));
+            } else {
+                LOG_INFO("SIGHUP: log file reopened");
+            }
         } else {
             LOG_INFO("exiting on signal %u", si.ssi_signo);
             stop = true;

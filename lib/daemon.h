@@ -36,6 +36,13 @@ int daemon_parse_args(struct daemon_opts *, int argc, char *argv[],
                       daemon_extra_opt_fn *, void *aux,
                       const char *usage_extra);
 
+/* Refuses what follows the options beyond 'max' operands (argv[first]
+ * on): a stray word such as the level in "-v module:dbg" (-v takes its
+ * argument only when attached) must not start a daemon with defaults.
+ * Exits with status 2 and "PROGRAM: unexpected argument "WORD"". */
+void daemon_check_operands(const struct daemon_opts *, int argc,
+                           char *argv[], int first, int max);
+
 /* Creates the rundir, opens logs, writes the pid file (refusing to start
  * when another live process holds it).  With --detach forks now; the
  * parent waits until daemon_ready() is called in the child and exits 0, or
@@ -51,7 +58,8 @@ void daemon_finish(struct daemon_opts *);
  * that receives the three, for the daemon's poll loop; or -errno. */
 int daemon_signals_open(void);
 /* Handles what is pending on that descriptor: SIGHUP reopens the log file
- * (logrotate); returns true when a termination signal arrived (logged). */
+ * (logrotate) and says so in it; returns true when a termination signal
+ * arrived (logged). */
 bool daemon_signals_run(int fd);
 
 /* "RUNDIR/NAME" in a malloc'd string. */

@@ -534,6 +534,11 @@ jsonrpc_recv(struct jsonrpc *rpc, json_t **msgp)
     for (i = 0; ; i++) {
         r = jsonrpc_parser_next(rpc->parser, msgp, &why);
         if (r > 0) {
+            if (log_module_.level >= LOG_L_DBG) {
+                char *s = json_dumps(*msgp, JSON_COMPACT);
+                LOG_DBG("%s: received %s", rpc->name, s ? s : "?");
+                free(s);
+            }
             return 1;
         } else if (r < 0) {
             LOG_WARN("%s: received bad JSON-RPC stream: %s", rpc->name,

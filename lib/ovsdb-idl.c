@@ -41,6 +41,7 @@ enum col_kind { COL_SCALAR, COL_SET, COL_MAP };
 struct idl_column {
     char *name;
     enum col_kind kind;
+    bool max_one;               /* a set or map of at most one element */
     json_t *dflt;               /* the value of a column the server omits */
 };
 
@@ -408,6 +409,11 @@ parse_column_type(const json_t *type, struct idl_column *col)
         col->kind = COL_SET;
         col->dflt = ovsdb_idl_set_new();
     }
+    /* "max" defaults to 1 (RFC 7047 3.2): an optional value is
+     * {"min": 0} alone. */
+    col->max_one = col->kind != COL_SCALAR
+                   && (!max || (json_is_integer(max)
+                                && json_integer_value(max) == 1));
 }
 
 static void
@@ -640,10 +646,20 @@ row_apply_diff(struct ovsdb_idl_row *row, const json_t *diff)
         if (!c) {
             continue;
         }
-        if (c->kind == COL_SET) {
-            json_object_set_new(row->cols, name, apply_set_diff(old, value));
-        } else if (c->kind == COL_MAP && is_map(value)) {
-            json_object_set_new(row->cols, name, apply_map_diff(old, value));
+        json_t *new = c->kind == COL_SET ? apply_set_diff(old, value)
+                    : c->kind == COL_MAP && is_map(value)
+                    ? apply_map_diff(old, value) : NULL;
+
+        /* A column of at most one element (an optional tag, fail_mode)
+         * changed from one value to another: hvs-ovsdb sends both, as a
+         * difference, but Open vSwitch's ovsdb-server sends only the
+         * new one, which as a difference would make a set of two. */
+        if (new && c->max_one && ovsdb_idl_datum_n(new) > 1) {
+            json_decref(new);
+            new = NULL;
+        }
+        if (new) {
+            json_object_set_new(row->cols, name, new);
         } else {
             json_object_set(row->cols, name, value);
         }

@@ -6,11 +6,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "db.h"
@@ -61,15 +61,6 @@ parse_extra(int c, const char *arg, void *aux)
         return 0;
     }
     return -1;
-}
-
-static volatile int stop;
-
-static void
-on_signal(int sig)
-{
-    (void) sig;
-    stop = 1;
 }
 
 static int
@@ -130,7 +121,7 @@ main(int argc, char *argv[])
     struct ovsdb_error *e;
     struct ovsdb *db;
     char *dbfile, *path;
-    int optind_, status = 1;
+    int optind_, sfd = -1, status = 1;
     size_t i;
 
     optind_ = daemon_parse_args(&opts, argc, argv, extra_options, "",
@@ -145,10 +136,7 @@ main(int argc, char *argv[])
                                 "RUNDIR/hvs-ovsdb.ctl\n"
                                 "  --schema=FILE        schema for a new "
                                 "database (default: built in)\n");
-    if (optind_ < argc - 1) {
-        fprintf(stderr, "hvs-ovsdb: at most one database file\n");
-        return 2;
-    }
+    daemon_check_operands(&opts, argc, argv, optind_, 1);
     if (optind_ < argc) {
         dbfile = strdup(argv[optind_]);
     } else {
@@ -162,9 +150,13 @@ main(int argc, char *argv[])
     if (daemon_start(&opts) < 0) {
         return 1;
     }
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
+    /* Before anything that could start a thread: the signals must stay
+     * blocked in every thread for the signalfd to receive them. */
+    sfd = daemon_signals_open();
+    if (sfd < 0) {
+        LOG_ERR("cannot receive signals: %s", strerror(-sfd));
+        goto out;
+    }
     schema = load_schema(a.schema_file);
     if (!schema) {
         goto out;
@@ -204,7 +196,7 @@ main(int argc, char *argv[])
     free(path);
     daemon_ready(&opts);
     LOG_INFO("%s: serving database %s", dbfile, db->schema->name);
-    ovsdb_server_run(server, &stop);
+    ovsdb_server_run(server, sfd);
     status = 0;
 
 out_server:
@@ -217,6 +209,9 @@ out:
     free(a.unixctl);
     free(a.schema_file);
     free(dbfile);
+    if (sfd >= 0) {
+        close(sfd);
+    }
     daemon_finish(&opts);
     return status;
 }

@@ -95,6 +95,35 @@ inet_addr_parse(struct sockaddr_storage *ss, socklen_t *len,
     return err;
 }
 
+/* Clears the way for binding 'sun': a socket file that nobody answers on
+ * is left from a crash and is removed, but one that a server answers on
+ * (or whose backlog is full) belongs to a live server: -EADDRINUSE.
+ * Anything but a socket stays, and bind() reports it. */
+static int
+unix_clear_stale(const struct sockaddr_un *sun)
+{
+    struct stat st;
+    int fd, err;
+
+    if (lstat(sun->sun_path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+        return 0;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -errno;
+    }
+    err = connect(fd, (const struct sockaddr *) sun, sizeof *sun) < 0
+          ? errno : 0;
+    close(fd);
+    if (!err || err == EAGAIN) {
+        return -EADDRINUSE;
+    }
+    if (err == ECONNREFUSED) {
+        unlink(sun->sun_path);
+    }
+    return 0;
+}
+
 int
 ovsdb_remote_listen(const char *spec)
 {
@@ -108,11 +137,14 @@ ovsdb_remote_listen(const char *spec)
         if (err) {
             return err;
         }
+        err = unix_clear_stale(&sun);
+        if (err) {
+            return err;
+        }
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             return -errno;
         }
-        unlink(sun.sun_path);           /* a stale socket from a crash */
         /* Created 0600 from the start: no window where others may
          * connect. */
         old_mask = umask(0177);

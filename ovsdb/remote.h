@@ -11,7 +11,9 @@ struct ovsdb;
 
 bool ovsdb_remote_is_passive(const char *spec);
 bool ovsdb_remote_is_db(const char *spec);
-/* Opens a listening socket (non-blocking).  Returns the fd or -errno. */
+/* Opens a listening socket (non-blocking).  Returns the fd or -errno;
+ * -EADDRINUSE for a "punix:" socket that another server answers on (a
+ * socket file nobody answers on is removed and created again). */
 int ovsdb_remote_listen(const char *spec);
 /* Starts connecting to an active remote (non-blocking).  Returns the fd
  * or -errno. */

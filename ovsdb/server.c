@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "daemon.h"
 #include "db.h"
 #include "error.h"
 #include "execute.h"
@@ -30,7 +31,7 @@ LOG_MODULE(ovsdb_server);
  * rather than let it exhaust memory. */
 #define MAX_BACKLOG (256u << 20)
 
-enum item_type { ITEM_LISTENER, ITEM_SESSION };
+enum item_type { ITEM_LISTENER, ITEM_SESSION, ITEM_SIGNALS };
 
 struct item {
     enum item_type type;
@@ -874,7 +875,10 @@ add_listener(struct ovsdb_server *s, const char *spec, bool is_ctl,
     struct epoll_event ev = { .events = EPOLLIN };
     int fd = ovsdb_remote_listen(spec);
 
-    if (fd < 0) {
+    if (fd == -EADDRINUSE && !strncmp(spec, "punix:", 6)) {
+        LOG_ERR("%s: another server is listening there", spec);
+        return fd;
+    } else if (fd < 0) {
         LOG_ERR("%s: cannot listen: %s", spec, strerror(-fd));
         return fd;
     }
@@ -1093,11 +1097,20 @@ next_timeout(struct ovsdb_server *s, long long now)
 }
 
 void
-ovsdb_server_run(struct ovsdb_server *s, volatile int *stop)
+ovsdb_server_run(struct ovsdb_server *s, int signal_fd)
 {
+    static struct item signals = { ITEM_SIGNALS };
     struct epoll_event events[64];
 
-    while (!s->exiting && !(stop && *stop)) {
+    if (signal_fd >= 0) {
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &signals };
+
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, signal_fd, &ev) < 0) {
+            LOG_ERR("cannot watch for signals: %s", strerror(errno));
+            return;
+        }
+    }
+    while (!s->exiting) {
         long long now = now_ms();
         int n, i;
 
@@ -1111,7 +1124,9 @@ ovsdb_server_run(struct ovsdb_server *s, volatile int *stop)
         for (i = 0; i < n; i++) {
             struct item *it = events[i].data.ptr;
 
-            if (it->type == ITEM_LISTENER) {
+            if (it->type == ITEM_SIGNALS) {
+                s->exiting |= daemon_signals_run(signal_fd);
+            } else if (it->type == ITEM_LISTENER) {
                 accept_clients(s, (struct listener *) it);
             } else {
                 struct session *ss = (struct session *) it;

@@ -18,8 +18,10 @@ void ovsdb_server_destroy(struct ovsdb_server *);
 /* Adds a remote given on the command line.  Returns 0 or -errno. */
 int ovsdb_server_add_remote(struct ovsdb_server *, const char *spec);
 int ovsdb_server_set_unixctl(struct ovsdb_server *, const char *path);
-/* Runs until ovsdb_server_exit() (or a signal in 'stop'). */
-void ovsdb_server_run(struct ovsdb_server *, volatile int *stop);
+/* Runs until ovsdb_server_exit() or a termination signal on 'signal_fd'
+ * (daemon_signals_open()'s descriptor, whose SIGHUP reopens the log; -1:
+ * none). */
+void ovsdb_server_run(struct ovsdb_server *, int signal_fd);
 void ovsdb_server_exit(struct ovsdb_server *);
 
 struct ovsdb_server_stats {

@@ -831,8 +831,13 @@ fingerprint(void)
             /* Rows come in no set order: combine their hashes with +. */
             uint32_t rh = hash_bytes(ovsdb_idl_row_uuid(row), 36, t);
             for (size_t c = 1; cols[t][c]; c++) {
+                /* JSON_ENCODE_ANY: without it jansson encodes only
+                 * arrays and objects, and the scalar columns (type,
+                 * name, next_cfg, fail_mode, tag, ...) hashed as
+                 * nothing, so changing one of them alone went unseen. */
                 json_t *v = ovsdb_idl_row_get(row, cols[t][c]);
-                char *s = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS)
+                char *s = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS
+                                            | JSON_ENCODE_ANY)
                             : NULL;
                 if (s) {
                     rh = hash_bytes(s, strlen(s), rh);

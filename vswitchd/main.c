@@ -98,11 +98,19 @@ main(int argc, char *argv[])
                                     "unix:RUNDIR/db.sock\n"
                                     "  --n-handlers=N         upcall "
                                     "handler threads (default 2)\n");
+    daemon_check_operands(&opts, argc, argv, optind_, 1);
+    const char *db = optind_ < argc ? argv[optind_] : NULL;
+    /* A word that is no remote (the level of "-v module:dbg", say) would
+     * otherwise be retried as a database for ever. */
+    if (db && strncmp(db, "unix:", 5) && strncmp(db, "tcp:", 4)) {
+        fprintf(stderr, "hvs-vswitchd: unexpected argument \"%s\": "
+                "DATABASE is unix:PATH or tcp:IP:PORT\n", db);
+        return 2;
+    }
     if (daemon_start(&opts)) {
         return 1;
     }
     char *db_default = NULL;
-    const char *db = optind_ < argc ? argv[optind_] : NULL;
     if (!db) {
         char *sock = daemon_path(&opts, "db.sock");
         if (sock && asprintf(&db_default, "unix:%s", sock) < 0) {

@@ -1,4 +1,4 @@
-/* OpenFlow rule tables: per bridge up to 255 tables of rules in priority
+/* OpenFlow rule tables: per bridge 254 tables (0 to 253) of rules in priority
  * order, with cookies, idle/hard timeouts and counters, and the flow-mod
  * and flow-stats selections over them.
  *

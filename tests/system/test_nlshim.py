@@ -6,6 +6,7 @@ wrapper: Debian's unmodified ovs-dpctl, and small Python clients (CPython's
 socket module calls libc's socket functions, so the shim interposes them
 exactly as it does for Open vSwitch).
 """
+import json
 import os
 import shutil
 import subprocess
@@ -437,3 +438,32 @@ def test_socket_override_and_wrapper(rundir, server):
     assert "LD_PRELOAD=%s libfoo.so\n" % LIBRARY in p.stdout
     p = subprocess.run(["/bin/sh", WRAPPER], capture_output=True, text=True)
     assert p.returncode == 2 and "usage" in p.stderr
+
+
+def test_installed_wrapper_preloads_the_installed_library(tmp_path):
+    # Staged with --destdir while the build tree (and its library) is
+    # there: the installed wrapper must preload the installed library.
+    dest = str(tmp_path / "dest")
+    p = subprocess.run(["meson", "install", "-C", BUILD, "--no-rebuild",
+                        "--quiet", "--destdir", dest],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    installed = json.loads(subprocess.run(
+        ["meson", "introspect", "--installed", BUILD], capture_output=True,
+        text=True, check=True).stdout)
+    where = {os.path.basename(v): dest + v for v in installed.values()}
+    wrapper, library = where["hvs-nlshim"], where["libhvs-nlshim.so"]
+    assert os.path.exists(LIBRARY) and os.path.exists(library)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("HVS_NLSHIM_LIB", "LD_PRELOAD", "ASAN_OPTIONS")}
+    p = subprocess.run([wrapper, "/bin/sh", "-c", 'echo "$LD_PRELOAD"'],
+                       capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+    assert os.path.realpath(p.stdout.strip()) == os.path.realpath(library)
+    # And the dynamic loader agrees.
+    p = subprocess.run([wrapper, "env", "LD_DEBUG=libs", "/bin/true"],
+                       capture_output=True, text=True, env=env)
+    loaded = [os.path.realpath(line.split("calling init:", 1)[1].strip())
+              for line in p.stderr.splitlines()
+              if "calling init:" in line and "libhvs-nlshim" in line]
+    assert loaded == [os.path.realpath(library)], p.stderr

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import VSWITCHD, run
+from conftest import ROOT, VSWITCHD, run
 from test_vswitchd import ping
 from ofwire import hdr as _hdr, recv_msg as _recv_msg
 
@@ -82,6 +82,9 @@ def test_show(topo, switch_factory, version):
     out = ofctl(s, "show", version=version).stdout
     assert "OFPT_FEATURES_REPLY" in out
     assert "n_tables:254" in out
+    # The README promises what the switch reports.
+    with open(os.path.join(ROOT, "README.md")) as f:
+        assert "254 tables (0 to 253;" in f.read()
     if version:
         assert "(OF1.3)" in out
     for name, _, _ in VMS:

@@ -729,3 +729,45 @@ def test_active_unix_remote_connects_out(tmp_path):
     finally:
         s.stop()
         ls.close()
+
+
+# ------------------------------------------------------- socket ownership
+
+def start_second(tmp_path, sock):
+    """A second hvs-ovsdb with a database of its own on 'sock'."""
+    d = tmp_path / "second"
+    d.mkdir()
+    return subprocess.run(
+        [HVS_OVSDB, str(d / "conf.db"), "--rundir=" + str(d),
+         "--remote=punix:" + sock, "--unixctl=" + str(d / "ctl")],
+        capture_output=True, text=True, timeout=20, env=ovs_env(str(d)))
+
+
+def test_punix_socket_of_a_live_server_is_not_taken_over(hvs, tmp_path):
+    inode = os.stat(hvs.sock).st_ino
+    p = start_second(tmp_path, hvs.sock)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "punix:%s: another server is listening there" % hvs.sock \
+        in p.stderr, p.stderr
+    # The first server still owns its socket and serves on it.
+    assert os.stat(hvs.sock).st_ino == inode
+    rc, out, err = hvs.vsctl("add-br", "br0")
+    assert rc == 0, err
+    assert hvs.vsctl("list-br")[1].split() == ["br0"]
+
+
+def test_stale_punix_socket_is_replaced(tmp_path):
+    d = tmp_path / "s"
+    d.mkdir()
+    sock = str(d / "db.sock")
+    # A socket file nobody listens on any more, as a crash leaves it.
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(sock)
+    s.close()
+    srv = Server(str(d))
+    try:
+        rc, out, err = srv.vsctl("add-br", "br0")
+        assert rc == 0, err
+    finally:
+        assert srv.stop() == 0
+        assert not srv.sanitizer_report()

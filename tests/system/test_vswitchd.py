@@ -112,6 +112,32 @@ def test_vlan_access_ports_are_isolated_and_trunk_carries_both(
     assert t
 
 
+def test_changing_one_scalar_column_is_applied(topo, switch_factory):
+    # ovs-vsctl waits for cur_cfg to reach next_cfg: a change to a column
+    # holding one atom (tag, fail_mode; next_cfg itself) that hvs-vswitchd
+    # missed made it wait until its timeout.
+    s = switch_factory()
+    s.vsctl("add-br", "br0")
+    nss = {}
+    for name, ip, mac in VMS[:2]:
+        nss[name] = topo.vm(s.ns, name, ip, mac)
+        s.vsctl("add-port", "br0", topo.prefix + name, "tag=10")
+    ping(nss["a"], VMS[1][1])
+    port_b = topo.prefix + "b"
+    assert s.vsctl("set", "port", port_b, "tag=20", timeout=10,
+                   check=False).returncode == 0, s.log()
+    assert ping(nss["a"], VMS[1][1], count=2, check=False).returncode != 0
+    assert s.vsctl("set", "port", port_b, "tag=10", timeout=10,
+                   check=False).returncode == 0, s.log()
+    ping(nss["a"], VMS[1][1])
+    for mode in ("secure", "standalone"):
+        assert s.vsctl("set", "bridge", "br0", "fail_mode=" + mode,
+                       timeout=10, check=False).returncode == 0, s.log()
+    # Nothing but next_cfg changes.
+    assert s.vsctl("--may-exist", "add-br", "br0", timeout=10,
+                   check=False).returncode == 0, s.log()
+
+
 def test_mac_move_is_learnt(topo, switch_factory):
     s = switch_factory()
     nss = bridge_with_vms(topo, s, VMS[:3])

@@ -176,3 +176,27 @@ def test_decap_flow_matches_only_its_vni(topo, switch_factory):
 
     assert not delivered(43, 4343)
     assert delivered(42, 4242)          # the injection itself works
+
+
+@pytest.mark.parametrize("ovsdb", ["hvs", "debian"])
+def test_changing_only_the_type_is_applied(topo, switch_factory, ovsdb):
+    # ovs-vsctl waits for cur_cfg to reach next_cfg: if hvs-vswitchd
+    # missed the change it would wait until the timeout.
+    s = switch_factory(ovsdb=ovsdb)
+    s.vsctl("add-br", "br-int", "--", "add-port", "br-int", "vx0", "--",
+            "set", "interface", "vx0", "type=vxlan",
+            "options:remote_ip=10.98.0.2", "options:key=41")
+    assert "vxlan_sys_4789" in s.dpd.dpctl("show").stdout
+    p = s.vsctl("set", "interface", "vx0", "type=geneve", timeout=10,
+                check=False)
+    assert p.returncode == 0, p.stderr + s.log()
+    show = s.dpd.dpctl("show").stdout
+    assert "genev_sys_6081" in show and "vxlan_sys_4789" not in show, show
+    assert s.vsctl("get", "interface", "vx0", "ofport").stdout.strip() \
+        not in ("-1", "[]")
+    # And back, once more with the type alone.
+    p = s.vsctl("set", "interface", "vx0", "type=vxlan", timeout=10,
+                check=False)
+    assert p.returncode == 0, p.stderr + s.log()
+    show = s.dpd.dpctl("show").stdout
+    assert "vxlan_sys_4789" in show and "genev_sys_6081" not in show, show

@@ -363,6 +363,26 @@ test_fake_update2(void **state)
     assert_int_equal(ovsdb_idl_datum_n(ovsdb_idl_row_get(r1, "opt")), 0);
     assert_int_equal(ovsdb_idl_seqno(f->idl), seq + 3);
 
+    /* An optional column changed from one value to another: Open
+     * vSwitch's ovsdb-server sends the new value, hvs-ovsdb the
+     * difference (both values); either way one value remains. */
+    seq = ovsdb_idl_seqno(f->idl);
+    fake_send_str(f, "{\"method\":\"update2\",\"id\":null,\"params\":"
+                  "[\"Test\",{\"T\":{\"" U1 "\":{\"modify\":{"
+                  "\"opt\":\"p\"}}}}]}");
+    fake_send_str(f, "{\"method\":\"update2\",\"id\":null,\"params\":"
+                  "[\"Test\",{\"T\":{\"" U1 "\":{\"modify\":{"
+                  "\"opt\":\"q\"}}}}]}");
+    assert_true(RUN_UNTIL(f->idl, ovsdb_idl_seqno(f->idl) == seq + 2, 2000));
+    r1 = row(f->idl, U1);
+    assert_string_equal(ovsdb_idl_get_string(r1, "opt"), "q");
+    fake_send_str(f, "{\"method\":\"update2\",\"id\":null,\"params\":"
+                  "[\"Test\",{\"T\":{\"" U1 "\":{\"modify\":{"
+                  "\"opt\":[\"set\",[\"q\",\"r\"]]}}}}]}");
+    assert_true(RUN_UNTIL(f->idl, ovsdb_idl_seqno(f->idl) == seq + 3, 2000));
+    r1 = row(f->idl, U1);
+    assert_string_equal(ovsdb_idl_get_string(r1, "opt"), "r");
+
     /* Updates the IDL cannot apply change nothing. */
     seq = ovsdb_idl_seqno(f->idl);
     fake_send_str(f, "{\"method\":\"update2\",\"id\":null,\"params\":"
