@@ -28,7 +28,7 @@ enum {
 /* OpenFlow 1.3 instruction types. */
 enum {
     OFPIT_GOTO_TABLE = 1, OFPIT_WRITE_METADATA = 2, OFPIT_WRITE_ACTIONS = 3,
-    OFPIT_APPLY_ACTIONS = 4, OFPIT_CLEAR_ACTIONS = 5,
+    OFPIT_APPLY_ACTIONS = 4, OFPIT_CLEAR_ACTIONS = 5, OFPIT_METER = 6,
 };
 
 void
@@ -567,8 +567,9 @@ ofpacts_decode_instructions(const uint8_t *p, size_t len,
                             struct ofpacts *out)
 {
     struct ofpacts apply, write;
-    bool have[6] = { false };
+    bool have[7] = { false };
     bool clear = false;
+    uint32_t meter_id = 0;
     uint64_t md = 0, md_mask = 0;
     int goto_table = -1;
     ofperr err = 0;
@@ -591,7 +592,7 @@ ofpacts_decode_instructions(const uint8_t *p, size_t len,
         struct ofp_rd body;
         ofp_rd_init(&body, r.p + 4, ilen - 4u);
         ofp_rd_pull(&r, ilen);
-        if (type < 1 || type > 5) {
+        if (type < 1 || type > OFPIT_METER) {
             err = OFPERR_BAD_INST_UNKNOWN;
             break;
         }
@@ -627,9 +628,20 @@ ofpacts_decode_instructions(const uint8_t *p, size_t len,
         case OFPIT_CLEAR_ACTIONS:
             clear = true;
             break;
+        case OFPIT_METER:
+            /* Whether the meter exists is the switch's check. */
+            if (ilen != 8) {
+                err = OFPERR_BAD_INST_LEN;
+                break;
+            }
+            meter_id = ofp_rd_be32(&body);
+            break;
         }
     }
     if (!err) {
+        if (have[OFPIT_METER]) {
+            ofpacts_put(out, OFPACT_METER)->port = meter_id;
+        }
         for (size_t i = 0; i < apply.n; i++) {
             *ofpacts_put(out, apply.a[i].type) = apply.a[i];
         }
@@ -1024,12 +1036,17 @@ ofpacts_encode_instructions(const struct ofpacts *l, struct ofp_buf *b)
 {
     size_t i = 0, start;
 
-    /* The leading plain actions are the apply-actions instruction. */
-    size_t n_apply = 0;
+    if (l->n && l->a[0].type == OFPACT_METER) {
+        encode_type_len(b, OFPIT_METER, 8);
+        ofp_buf_be32(b, l->a[0].port);
+        i = 1;
+    }
+    /* The plain actions that follow are the apply-actions instruction. */
+    size_t n_apply = i;
     while (n_apply < l->n && l->a[n_apply].type < OFPACT_CLEAR_ACTIONS) {
         n_apply++;
     }
-    if (n_apply) {
+    if (n_apply > i) {
         start = start_instruction(b, OFPIT_APPLY_ACTIONS);
         for (; i < n_apply; i++) {
             encode_action(OFP13_VERSION, &l->a[i], b);

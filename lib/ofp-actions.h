@@ -2,10 +2,13 @@
  * Nicira resubmit and dec_ttl extensions), OpenFlow 1.3 actions and
  * instructions, to and from one version-independent list.
  *
- * The list is flat: the actions applied immediately come first, then
- * optional instruction entries in execution order: CLEAR_ACTIONS,
- * WRITE_ACTIONS (followed by its 'n' actions), WRITE_METADATA,
- * GOTO_TABLE.  OpenFlow 1.0 lists only ever hold the first part. */
+ * The list is flat, in execution order: an optional METER entry first
+ * (a rule's packets pass the meter before anything else happens to
+ * them), then the actions applied immediately, then optional instruction
+ * entries: CLEAR_ACTIONS, WRITE_ACTIONS (followed by its 'n' actions),
+ * WRITE_METADATA, GOTO_TABLE.  OpenFlow 1.0 lists only ever hold the
+ * actions; a 1.0 encoding of a list leaves the meter out, as Open
+ * vSwitch's does (1.0 has no way to say it). */
 #ifndef HVS_OFP_ACTIONS_H
 #define HVS_OFP_ACTIONS_H 1
 
@@ -37,6 +40,7 @@ enum ofpact_type {
     OFPACT_WRITE_ACTIONS,       /* n: how many actions follow in the set */
     OFPACT_WRITE_METADATA,      /* metadata, mask */
     OFPACT_GOTO_TABLE,          /* table */
+    OFPACT_METER,               /* port = meter id; first in the list */
 };
 
 /* One flow_mod_spec of a learn action: where bits come from (a field of

@@ -92,6 +92,7 @@ set_destroy(struct rule_set *s)
         classifier_destroy(&s->tables[t].cls);
     }
     groups_clear(&s->groups);
+    meters_clear(&s->meters);
     free(s->port_cfg);
     free(s);
 }
@@ -344,6 +345,48 @@ has_group(const struct ofpacts *acts, uint32_t id)
     return false;
 }
 
+static bool
+has_meter(const struct ofpacts *acts, uint32_t id)
+{
+    /* The meter instruction, if any, leads the list. */
+    return acts->n && acts->a[0].type == OFPACT_METER
+           && (id == OFPM_ALL || acts->a[0].port == id);
+}
+
+struct meter_refs {
+    uint32_t id, n;
+};
+
+static void
+count_meter_refs(struct cls_rule *cr, void *aux)
+{
+    struct meter_refs *m = aux;
+    m->n += has_meter(&RULE_OF(cr)->acts, m->id);
+}
+
+uint32_t
+rules_meter_refs(const struct rule_set *s, uint32_t id)
+{
+    struct meter_refs m = { id, 0 };
+
+    for (int t = 0; t < RULES_N_TABLES; t++) {
+        classifier_for_each(&s->tables[t].cls, NULL, count_meter_refs, &m);
+    }
+    return m.n;
+}
+
+size_t
+rules_delete_meter(struct rule_set *s, uint32_t id)
+{
+    struct rule_criteria c = {
+        .table_id = RULES_TABLE_ALL, .out_port = OFPP_ANY,
+        .by_meter = true, .meter_id = id,
+    };
+
+    ofp_match_init_catchall(&c.match);
+    return rules_delete(s, &c);
+}
+
 struct group_refs {
     uint32_t id, n;
 };
@@ -371,6 +414,9 @@ static bool
 selected_but_match(const struct rule *r, const struct rule_criteria *c)
 {
     if (c->by_group && !has_group(&r->acts, c->out_group)) {
+        return false;
+    }
+    if (c->by_meter && !has_meter(&r->acts, c->meter_id)) {
         return false;
     }
     if ((r->cookie & c->cookie_mask) != (c->cookie & c->cookie_mask)) {

@@ -17,6 +17,7 @@
 
 #include "classifier.h"
 #include "groups.h"
+#include "meters.h"
 #include "ofp-actions.h"
 #include "ofp-match.h"
 
@@ -60,6 +61,7 @@ struct rule_set {
     bool miss_to_controller;    /* an OpenFlow 1.0 controller is connected:
                                  * table misses become packet-ins */
     struct group_table groups;
+    struct meter_table meters;
     /* The switch's fragment handling (set-config flags, OFPC_FRAG_*):
      * per switch, as OpenFlow has it, not per connection. */
     uint16_t frag_mode;
@@ -104,6 +106,9 @@ struct rule_criteria {
     uint64_t cookie, cookie_mask;
     bool by_group;              /* only rules with a group action ... */
     uint32_t out_group;         /* ... to this group (OFPG_ALL: any) */
+    bool by_meter;              /* only rules with a meter instruction ...
+                                 */
+    uint32_t meter_id;          /* ... for this meter (OFPM_ALL: any) */
 };
 
 /* Why a rule went, as flow-removed messages say. */
@@ -144,6 +149,11 @@ size_t rules_delete(struct rule_set *, const struct rule_criteria *c);
 /* rules_delete() with the flow-removed reason to report. */
 size_t rules_delete_reason(struct rule_set *, const struct rule_criteria *c,
                            int reason);
+/* Deletes every rule with a meter instruction for meter 'id' (the meter
+ * is going).  Returns how many. */
+size_t rules_delete_meter(struct rule_set *, uint32_t id);
+/* How many rules have a meter instruction for meter 'id'. */
+uint32_t rules_meter_refs(const struct rule_set *, uint32_t id);
 /* How many rules have a group action to group 'id'. */
 uint32_t rules_group_refs(const struct rule_set *, uint32_t id);
 /* Calls 'cb' for every rule 'c' selects, table by table, in priority

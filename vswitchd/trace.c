@@ -626,6 +626,9 @@ trace_format_action(struct odp_buf *b, const struct ofpact *a)
     case OFPACT_GOTO_TABLE:
         odp_buf_put(b, "goto_table:%u", a->table);
         break;
+    case OFPACT_METER:
+        odp_buf_put(b, "meter:%" PRIu32, a->port);
+        break;
     case OFPACT_REG_LOAD:
         odp_buf_put(b, "load:0x%" PRIx64 "->", a->metadata);
         format_subfield(b, a->field, a->dst_hdr, a->ofs, a->n);

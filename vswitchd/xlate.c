@@ -736,6 +736,23 @@ do_reg_move(struct ctx *c, const struct ofpact *a)
     write_field(c, a->field, dw, dv);
 }
 
+/* The meter instruction: the datapath's meter of OpenFlow meter 'id'
+ * decides, before anything else the rule does, whether the packet goes
+ * on (it stops every later action when it drops, which is what the
+ * instruction means).  A meter deleted since the rule was checked takes
+ * its rules with it, so a missing one is only seen in a race with
+ * revalidation: then the packet passes, as a missing datapath meter
+ * passes it. */
+static void
+do_meter(struct ctx *c, uint32_t id)
+{
+    const struct meter *m = c->rules ? meters_find(&c->rules->meters, id)
+                                     : NULL;
+    if (m) {
+        put_attr(c, OVS_ACTION_ATTR_METER, &m->dp_id, sizeof m->dp_id);
+    }
+}
+
 static void do_table(struct ctx *, uint8_t table);
 static void do_action(struct ctx *, const struct ofpact *);
 
@@ -981,6 +998,9 @@ do_action(struct ctx *c, const struct ofpact *a)
         break;
     case OFPACT_LEARN:
         do_learn(c, a->learn);
+        break;
+    case OFPACT_METER:
+        do_meter(c, a->port);
         break;
     case OFPACT_RESUBMIT: {
         if (c->depth >= MAX_RESUBMIT_DEPTH) {
