@@ -23,7 +23,7 @@ enum {
 enum {
     NXAST_RESUBMIT = 1, NXAST_REG_MOVE = 6, NXAST_REG_LOAD = 7,
     NXAST_RESUBMIT_TABLE = 14, NXAST_LEARN = 16, NXAST_DEC_TTL = 18,
-    NXAST_GROUP = 40,
+    NXAST_WRITE_METADATA = 22, NXAST_GROUP = 40,
 };
 /* OpenFlow 1.3 instruction types. */
 enum {
@@ -597,7 +597,7 @@ ofpacts_decode_instructions(const uint8_t *p, size_t len,
             break;
         }
         if (have[type]) {
-            err = OFPERR_BAD_INST_UNSUP;    /* each at most once */
+            err = OFPERR_ONF_DUP_INSTRUCTION;   /* each at most once */
             break;
         }
         have[type] = true;
@@ -997,6 +997,26 @@ encode_action(uint8_t version, const struct ofpact *a, struct ofp_buf *b)
         break;
     case OFPACT_REG_MOVE:
         encode_nx_reg_move(b, a);
+        break;
+    case OFPACT_WRITE_METADATA:
+        /* OpenFlow 1.0 has no instructions; Open vSwitch says these two
+         * with its own actions (the action set has no 1.0 form at all,
+         * and neither has the meter). */
+        if (of10) {
+            encode_type_len(b, OFPAT_VENDOR, 32);
+            ofp_buf_be32(b, NX_VENDOR_ID);
+            ofp_buf_be16(b, NXAST_WRITE_METADATA);
+            ofp_buf_put(b, 6);
+            ofp_buf_be64(b, a->metadata);
+            ofp_buf_be64(b, a->mask);
+        }
+        break;
+    case OFPACT_GOTO_TABLE:
+        if (of10) {
+            struct ofpact r = { .type = OFPACT_RESUBMIT,
+                                .port = OFPP_IN_PORT, .table = a->table };
+            encode_nx_resubmit(b, &r);
+        }
         break;
     default:
         break;

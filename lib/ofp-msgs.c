@@ -262,10 +262,12 @@ ofp_encode_error(struct ofp_buf *b, uint8_t version, uint32_t xid,
         ofp_buf_be32(b, NX_VENDOR_ID);
         ofp_buf_be16(b, type);
         ofp_buf_be16(b, code);
-    } else if (OFPERR_TYPE(err) == OFPERR_NX_EXPERIMENTER_TYPE) {
+    } else if (OFPERR_TYPE(err) == OFPERR_NX_EXPERIMENTER_TYPE
+               || OFPERR_TYPE(err) == OFPERR_ONF_EXPERIMENTER_TYPE) {
         ofp_buf_be16(b, 0xffff);        /* OFPET_EXPERIMENTER */
         ofp_buf_be16(b, OFPERR_CODE(err));
-        ofp_buf_be32(b, NX_VENDOR_ID);
+        ofp_buf_be32(b, OFPERR_TYPE(err) == OFPERR_NX_EXPERIMENTER_TYPE
+                        ? NX_VENDOR_ID : ONF_VENDOR_ID);
     } else {
         ofp_err_wire(version, err, &type, &code);
         ofp_buf_be16(b, type);

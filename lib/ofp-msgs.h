@@ -149,6 +149,12 @@ typedef uint32_t ofperr;
  * as Nicira vendor errors (ofp_err_nx10()). */
 #define OFPERR_NX_EXPERIMENTER_TYPE    0x7fff
 #define OFPERR_NX_INVALID_TLV_FIELD    OFPERR(OFPERR_NX_EXPERIMENTER_TYPE, 37)
+/* The same for the ONF's extension errors (experimenter ONF_VENDOR_ID),
+ * which Open vSwitch uses for what OpenFlow 1.3 forgot to number. */
+#define ONF_VENDOR_ID 0x4f4e4600
+#define OFPERR_ONF_EXPERIMENTER_TYPE   0x7ffe
+#define OFPERR_ONF_DUP_INSTRUCTION \
+    OFPERR(OFPERR_ONF_EXPERIMENTER_TYPE, 2600)
 
 /* The type and code 'err' has in 'version'.  OpenFlow 1.0 lacks the
  * match and instruction error types; those map to the nearest 1.0 error

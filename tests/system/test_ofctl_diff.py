@@ -55,7 +55,7 @@ NORMALISE = [
      "failed to connect to socket (ERR)",
      "after a failed version negotiation both switches hang up; whether "
      "ovs-ofctl's own error message still went out first is a race"),
-    (r"duration=[0-9.]+s", "duration=Xs", "time"),
+    (r"duration[=:][0-9.]+s", "duration=Xs", "time"),
     (r"(idle|hard)_age=[0-9]+", r"\1_age=X", "time"),
     (r"dpid:[0-9a-f]{16}", "dpid:X",
      "the datapath id comes from the bridge's MAC, random per run"),
@@ -76,6 +76,10 @@ ACCEPTED = [
     (r"^dump-desc", r"^(Manufacturer|Hardware|Software): ",
      "the switch says who made it and its version: hvs is not Open "
      "vSwitch"),
+    (r"^meter-features", r"^max_meter:\d+ max_bands:\d+ max_color:0$",
+     "the limits are the datapath's: hvs-dpd has the kernel's (200000 "
+     "meters of one band), Open vSwitch's userspace datapath 262144 of "
+     "8 (test_meter_features_are_the_datapaths checks hvs's)"),
 ]
 # Per command: (command regex, pattern, replacement, reason).
 NORMALISE_CMD = [
@@ -89,13 +93,15 @@ UNORDERED = [
     (r"^dump-group(s|-stats)",
      "groups come in the order of the switch's group hash table"),
 ]
+# Commands whose output is blocks separated by blank lines, compared as a
+# set of blocks: (regex, reason).
+UNORDERED_BLOCKS = [
+    (r"^(dump-meters?|meter-stats)( |$)",
+     "meters come in the order of the switch's meter hash table"),
+]
 # Differences that are gaps in hvs, not legitimate: listed so that the
 # test shows them, each with what is missing.  (command regex, version)
 KNOWN_GAPS = [
-    (r"^meter-features", "OpenFlow13",
-     "hvs-vswitchd has no meter table (meter-mod is refused), so it "
-     "reports max_meter 0 where Open vSwitch's userspace datapath has "
-     "262144"),
 ]
 
 
@@ -237,6 +243,20 @@ def accepted(cmd, line):
                for c, l_, _ in ACCEPTED)
 
 
+def _sort_blocks(lines):
+    """The header line, then the blank-line separated blocks sorted."""
+    blocks, cur = [], []
+    for x in lines[1:]:
+        if x.strip():
+            cur.append(x)
+        elif cur:
+            blocks.append(cur)
+            cur = []
+    if cur:
+        blocks.append(cur)
+    return lines[:1] + ["\n".join(b) for b in sorted(blocks)]
+
+
 def compare(cmd, a, b):
     """Returns the unified diff of hvs output 'a' against real Open
     vSwitch output 'b', without the accepted lines."""
@@ -247,6 +267,8 @@ def compare(cmd, a, b):
     lb = [x for x in normalise(b).splitlines() if not accepted(cmd, x)]
     if any(re.search(c, cmd) for c, _ in UNORDERED):
         la, lb = la[:1] + sorted(la[1:]), lb[:1] + sorted(lb[1:])
+    if any(re.search(c, cmd) for c, _ in UNORDERED_BLOCKS):
+        la, lb = _sort_blocks(la), _sort_blocks(lb)
     if la == lb:
         return ""
     return "\n".join(difflib.unified_diff(lb, la, "ovs-vswitchd", "hvs",
@@ -510,7 +532,58 @@ def test_ofctl_same_as_ovs(topo, switch_factory, real_ovs, version):
     both("del-flows")
     both("del-groups")
     both("dump-groups")
+
+    # Meters (OpenFlow 1.3 only: over 1.0 ovs-ofctl refuses them itself,
+    # which is compared too).  The metered rules match traffic nobody
+    # sends, so that the counters agree.
+    of13 = version is not None
+    for m in METERS:
+        both("add-meter", m, check=of13)
+    both("dump-meters", check=of13)
+    both("dump-meter", "meter=2", check=of13)
+    both("meter-stats", check=of13)
+    both("meter-stats", "meter=2", check=of13)
+    for m, why in METER_ERRORS:
+        both(*m.split(" ", 1), check=False)
+    both("mod-meter", "meter=1,kbps,burst,band=type=drop,rate=100,"
+         "burst_size=20", check=of13)
+    both("dump-meter", "meter=1", check=of13)
+    both("add-flow", "priority=95,tcp,tp_dst=9999,actions=meter:1,output:2",
+         check=of13)
+    both("add-flow", "priority=94,udp,tp_dst=9999,actions=meter:2,"
+         "goto_table:2", check=of13)
+    both("add-flow", "table=1,priority=94,udp,tp_dst=9999,actions=meter:3,"
+         "write_metadata:0x5/0xff,goto_table:4", check=of13)
+    both("add-flow", "priority=96,tcp,actions=meter:9,output:2",
+         check=False)                               # no meter 9
+    both("--sort", "dump-flows")
+    both("meter-stats", check=of13)
+    both("del-meter", "meter=1", check=of13)        # takes its rule
+    both("--sort", "dump-flows")
+    both("dump-meters", check=of13)
+    both("del-meters", check=of13)
+    both("--sort", "dump-flows")
+    both("dump-meters", check=of13)
+    both("meter-stats", check=of13)
     pair.check()
+
+
+METERS = [
+    "meter=1,pktps,band=type=drop,rate=10",
+    "meter=2,kbps,burst,stats,band=type=drop,rate=1000,burst_size=100",
+    "meter=3,pktps,stats,band=type=drop,rate=7",
+    "meter=4,kbps,stats,band=type=drop,rate=64",
+    "meter=controller,pktps,band=type=drop,rate=100",
+]
+METER_ERRORS = [
+    ("add-meter meter=1,pktps,band=type=drop,rate=10", "exists"),
+    ("mod-meter meter=7,pktps,band=type=drop,rate=10", "unknown"),
+    ("add-meter meter=5,pktps,band=type=dscp_remark,rate=10,prec_level=1",
+     "no datapath of either switch remarks DSCP"),
+    ("dump-meter meter=77", "unknown"),
+    ("meter-stats meter=77", "unknown"),
+    ("del-meter meter=77", "deleting a missing meter is no error"),
+]
 
 
 @pytest.mark.parametrize("version", ["OpenFlow14", "OpenFlow15",
@@ -846,6 +919,23 @@ def test_learn_steers_traffic(topo, switch_factory, version):
     assert "n_packets=0," not in stats, stats
 
 
+def test_meter_features_are_the_datapaths(topo, switch_factory):
+    """meter-features, whose limits legitimately differ from Open
+    vSwitch's userspace datapath, reports hvs-dpd's: the kernel's limits,
+    drop bands, every rate unit, burst and counters."""
+    hvs = switch_factory()
+    wire(topo, hvs, "h")
+    out = ofctl(hvs, ["meter-features"], version="OpenFlow13").stdout
+    lines = [x.strip() for x in out.splitlines()]
+    assert "max_meter:200000 max_bands:1 max_color:0" in lines, out
+    assert "band_types: drop" in lines, out
+    assert "capabilities: kbps pktps burst stats" in lines, out
+    # One band is all a meter may have.
+    p = ofctl(hvs, ["add-meter", "meter=1,pktps,bands=type=drop,rate=1 "
+                    "type=drop,rate=2"], version="OpenFlow13", check=False)
+    assert p.returncode and "OFPMMFC_OUT_OF_BANDS" in p.stderr, p.stderr
+
+
 def test_table_features_list_what_hvs_does(topo, switch_factory):
     """The lines of dump-table-features that legitimately differ from
     Open vSwitch's say what hvs supports."""
@@ -931,6 +1021,21 @@ def _of13_group_mod(command, gtype, gid, buckets):
 NXM_IP_SRC = (0 << 16) | (7 << 9) | 4
 OF10_OUTPUT_1 = struct.pack("!HHHH", 0, 8, 1, 0)
 OF13_OUTPUT_1 = struct.pack("!HHIH6x", 0, 16, 1, 0)
+
+def _band(btype, rate, burst=0, extra=b"", length=16):
+    b = struct.pack("!HHII", btype, length, rate, burst) + extra
+    return (b + b"\0" * length)[:length]
+
+
+def _meter_mod(command, flags, meter_id, bands=b""):
+    return struct.pack("!HHI", command, flags, meter_id) + bands
+
+
+def _meter_request(mp_type, body):
+    return struct.pack("!HH4x", mp_type, 0) + body
+
+
+DROP10 = _band(1, 10)
 
 # (name, version, type, body): each is sent alone on a fresh connection
 # to both switches; the reply (an error, or nothing) must agree.
@@ -1021,6 +1126,78 @@ MALFORMED = [
      struct.pack("!IIH6x", 0xffffffff, 0xfffffffd, 16)
      + struct.pack("!HHIH6x", 0, 16, 77, 0) + b"\0" * 14),
     ("wrong version after negotiation", 4, 5, None),
+    # Meters: every refusal Open vSwitch makes, in its order (the valid
+    # adds run first; each case is its own connection, the meter table
+    # is the switch's).
+    ("meter-mod: add meter 1", 4, 29, _meter_mod(0, 2, 1, DROP10)),
+    ("meter-mod: add meter 1 again", 4, 29, _meter_mod(0, 2, 1, DROP10)),
+    ("meter-mod: unknown command", 4, 29, _meter_mod(3, 2, 5, DROP10)),
+    ("meter-mod: meter 0", 4, 29, _meter_mod(0, 2, 0, DROP10)),
+    ("meter-mod: meter OFPM_ALL", 4, 29,
+     _meter_mod(0, 2, 0xffffffff, DROP10)),
+    ("meter-mod: meter beyond OFPM_MAX", 4, 29,
+     _meter_mod(0, 2, 0xffff0001, DROP10)),
+    ("meter-mod: the slowpath meter", 4, 29,
+     _meter_mod(0, 2, 0xfffffffd, DROP10)),
+    ("meter-mod: kbps and pktps", 4, 29, _meter_mod(0, 3, 6, DROP10)),
+    ("meter-mod: no rate unit", 4, 29, _meter_mod(0, 0, 6, DROP10)),
+    ("meter-mod: an unknown flag", 4, 29, _meter_mod(0, 0x12, 6, DROP10)),
+    ("meter-mod: no bands", 4, 29, _meter_mod(0, 2, 6)),
+    ("meter-mod: rate 0", 4, 29, _meter_mod(0, 2, 6, _band(1, 0))),
+    ("meter-mod: unknown band type", 4, 29,
+     _meter_mod(0, 2, 6, _band(3, 10))),
+    ("meter-mod: experimenter band", 4, 29,
+     _meter_mod(0, 2, 6, _band(0xffff, 10))),
+    ("meter-mod: dscp_remark band", 4, 29,
+     _meter_mod(0, 2, 6, _band(2, 10, 0, b"\x01"))),
+    ("meter-mod: band of 12 bytes", 4, 29,
+     _meter_mod(0, 2, 6, _band(1, 10, length=12))),
+    ("meter-mod: band of 32 bytes", 4, 29,
+     _meter_mod(0, 2, 6, _band(1, 10, length=32))),
+    ("meter-mod: band and 8 more bytes", 4, 29,
+     _meter_mod(0, 2, 6, DROP10 + b"\0" * 8)),
+    ("meter-mod: truncated", 4, 29, struct.pack("!HH", 0, 2)),
+    ("meter-mod: nine bands", 4, 29, _meter_mod(0, 2, 6, DROP10 * 9)),
+    ("meter-mod: burst flag, no burst size", 4, 29,
+     _meter_mod(0, 6, 7, DROP10)),
+    ("meter-mod: modify a missing meter", 4, 29,
+     _meter_mod(1, 2, 77, DROP10)),
+    ("meter-mod: modify meter 1", 4, 29,
+     _meter_mod(1, 1, 1, _band(1, 100, 5))),
+    ("meter-mod: modify with kbps and pktps", 4, 29,
+     _meter_mod(1, 3, 1, DROP10)),
+    ("meter-mod: modify to no bands", 4, 29, _meter_mod(1, 2, 1)),
+    ("meter-mod: delete a missing meter", 4, 29, _meter_mod(2, 0, 77)),
+    ("meter-mod: delete meter 0", 4, 29, _meter_mod(2, 0, 0)),
+    ("meter-mod: delete with 2 stray bytes", 4, 29,
+     _meter_mod(2, 3, 77, b"\1\2")),
+    ("meter-mod: delete with a band", 4, 29, _meter_mod(2, 0, 77, DROP10)),
+    ("meter-mod: in OpenFlow 1.0", 1, 29, _meter_mod(0, 2, 9, DROP10)),
+    ("meter stats: truncated", 4, 18, _meter_request(9, b"\0\0")),
+    ("meter stats: missing meter", 4, 18,
+     _meter_request(9, struct.pack("!I4x", 77))),
+    ("meter stats: meter 0", 4, 18,
+     _meter_request(9, struct.pack("!I4x", 0))),
+    ("meter stats: trailing bytes", 4, 18,
+     _meter_request(9, struct.pack("!I4x", 1) + b"\0" * 8)),
+    ("meter config: missing meter", 4, 18,
+     _meter_request(10, struct.pack("!I4x", 77))),
+    ("meter config: no padding", 4, 18,
+     _meter_request(10, struct.pack("!I", 1))),
+    ("meter features with a body", 4, 18, _meter_request(11, b"\0" * 8)),
+    ("meter stats in OpenFlow 1.0", 1, 16,
+     struct.pack("!HH", 9, 0) + struct.pack("!I4x", 1)),
+    ("flow-mod: meter instruction for a missing meter", 4, 14,
+     _of13_flow_mod(b"", struct.pack("!HHI", 6, 8, 99))),
+    ("flow-mod: meter instruction for meter 0", 4, 14,
+     _of13_flow_mod(b"", struct.pack("!HHI", 6, 8, 0))),
+    ("flow-mod: meter instruction of 16 bytes", 4, 14,
+     _of13_flow_mod(b"", struct.pack("!HHI4x", 6, 16, 1))),
+    ("flow-mod: two meter instructions", 4, 14,
+     _of13_flow_mod(b"", struct.pack("!HHI", 6, 8, 1) * 2)),
+    ("flow-mod: meter after apply-actions", 4, 14,
+     _of13_flow_mod(b"", _apply(OF13_OUTPUT_1)
+                    + struct.pack("!HHI", 6, 8, 1))),
 ]
 
 

@@ -140,7 +140,7 @@ test_action_errors(void **state)
     assert_int_equal(decode13(inst_unknown, 8), OFPERR_BAD_INST_UNKNOWN);
     static const uint8_t inst_twice[] = { 0, 5, 0, 8, 0, 0, 0, 0,
                                           0, 5, 0, 8, 0, 0, 0, 0 };
-    assert_int_equal(decode13(inst_twice, 16), OFPERR_BAD_INST_UNSUP);
+    assert_int_equal(decode13(inst_twice, 16), OFPERR_ONF_DUP_INSTRUCTION);
     static const uint8_t goto_len[] = { 0, 1, 0, 16, 1, 0, 0, 0,
                                         0, 0, 0, 0, 0, 0, 0, 0 };
     assert_int_equal(decode13(goto_len, 16), OFPERR_BAD_INST_LEN);
