@@ -23,7 +23,7 @@ enum {
 enum {
     NXAST_RESUBMIT = 1, NXAST_REG_MOVE = 6, NXAST_REG_LOAD = 7,
     NXAST_RESUBMIT_TABLE = 14, NXAST_LEARN = 16, NXAST_DEC_TTL = 18,
-    NXAST_WRITE_METADATA = 22, NXAST_GROUP = 40,
+    NXAST_WRITE_METADATA = 22, NXAST_REG_LOAD2 = 33, NXAST_GROUP = 40,
 };
 /* OpenFlow 1.3 instruction types. */
 enum {
@@ -189,6 +189,69 @@ decode_reg_move(struct ofp_rd *r, size_t len, struct ofpacts *out)
     return 0;
 }
 
+/* Whether NXAST_REG_LOAD2 (a set-field) may write field 'id': not the
+ * fields that say what the packet is (its type, its IP protocol) or
+ * that only describe it. */
+static bool
+load2_writable(int id)
+{
+    return id != MF_ETH_TYPE && id != MF_IP_PROTO && id != MF_TCP_FLAGS;
+}
+
+/* NXAST_REG_LOAD2: after the 10-byte header, one OXM or NXM entry (field
+ * header, value, optional mask), then zeros to a multiple of 8.  The
+ * errors are Open vSwitch's, field by field. */
+static ofperr
+decode_reg_load2(struct ofp_rd *r, size_t len, struct ofpacts *out)
+{
+    size_t left = len - 10;
+    uint32_t hdr = ofp_rd_be32(r);
+    size_t plen = hdr & 0xff, vlen;
+    bool masked = hdr & 0x100;
+
+    if (r->bad || left < 4) {
+        return OFPERR_BAD_ACT_LEN;
+    }
+    left -= 4;
+    if (!plen) {
+        return OFPERR_BAD_ACT_SET_TYPE;
+    }
+    if (plen > left) {
+        return OFPERR_BAD_MATCH_LEN;
+    }
+    int id = mf_from_header(hdr, true, &vlen);
+    if (id < 0) {
+        return OFPERR_NX_INVALID_TLV_FIELD;
+    }
+    if (plen != vlen * (masked ? 2 : 1) || vlen > 16) {
+        return OFPERR_BAD_ACT_SET_LEN;
+    }
+    struct ofpact *a = ofpacts_put(out, OFPACT_SET_FIELD);
+    a->field = id;
+    a->nx_load2 = 1;
+    a->dst_hdr = hdr;
+    ofp_rd_bytes(r, a->value, vlen);
+    if (masked) {
+        ofp_rd_bytes(r, a->set_mask, vlen);
+    } else {
+        memset(a->set_mask, 0xff, vlen);
+    }
+    for (size_t i = 0; i < vlen; i++) {
+        a->value[i] &= a->set_mask[i];
+    }
+    for (left -= plen; left; left--) {
+        if (ofp_rd_u8(r)) {
+            out->n--;
+            return OFPERR_BAD_ACT_SET_ARGUMENT;     /* padding not zero */
+        }
+    }
+    if (!load2_writable(id)) {
+        out->n--;
+        return OFPERR_BAD_ACT_SET_ARGUMENT;
+    }
+    return 0;
+}
+
 /* One field reference of a learn spec: header and bit offset. */
 static ofperr
 learn_field(struct ofp_rd *r, unsigned n_bits, uint8_t *field, uint32_t *hdr,
@@ -331,6 +394,8 @@ decode_nx_action(struct ofp_rd *r, size_t len, struct ofpacts *out)
         return decode_reg_load(r, len, out);
     case NXAST_REG_MOVE:
         return decode_reg_move(r, len, out);
+    case NXAST_REG_LOAD2:
+        return decode_reg_load2(r, len, out);
     case NXAST_LEARN:
         return decode_learn(r, len, out);
     case NXAST_GROUP: {
@@ -825,23 +890,46 @@ encode_nx_reg_move(struct ofp_buf *b, const struct ofpact *a)
     ofp_buf_be32(b, a->dst_hdr);
 }
 
-/* A set-field that OpenFlow 1.0 has no action for, as the whole-field
- * NXAST_REG_LOAD that Open vSwitch sends in its place (fields up to 64
- * bits). */
+/* A set-field that OpenFlow 1.0 has no action for, as the NXAST_REG_LOAD
+ * that Open vSwitch sends in its place: one per 64 bits of the field,
+ * lowest bits first (an IPv6 address takes two). */
 static void
 encode_set_field_as_load(struct ofp_buf *b, const struct ofpact *a)
 {
     uint32_t hdr = mf_nxm_header(a->field);
     size_t len = hdr & 0xff;
-    uint64_t v = 0;
 
-    if (!len || len > 8) {
+    if (!len || len > sizeof a->value) {
         return;
     }
-    for (size_t i = 0; i < len; i++) {
-        v = v << 8 | a->value[i];
+    for (size_t ofs = 0; ofs < len * 8; ofs += 64) {
+        size_t n = len * 8 - ofs < 64 ? len * 8 - ofs : 64;
+        uint8_t v[8] = { 0 };
+        uint64_t x = 0;
+        mf_copy_bits(a->value, len, ofs, v, sizeof v, 0, n);
+        for (size_t i = 0; i < sizeof v; i++) {
+            x = x << 8 | v[i];
+        }
+        encode_nx_reg_load(b, hdr, ofs, n, x);
     }
-    encode_nx_reg_load(b, hdr, 0, len * 8, v);
+}
+
+static void
+encode_nx_reg_load2(struct ofp_buf *b, const struct ofpact *a)
+{
+    size_t start = b->len;
+    size_t vlen = (a->dst_hdr & 0xff) / (a->dst_hdr & 0x100 ? 2 : 1);
+
+    encode_type_len(b, OFPAT_VENDOR, 0);
+    ofp_buf_be32(b, NX_VENDOR_ID);
+    ofp_buf_be16(b, NXAST_REG_LOAD2);
+    ofp_buf_be32(b, a->dst_hdr);
+    ofp_buf_bytes(b, a->value, vlen);
+    if (a->dst_hdr & 0x100) {
+        ofp_buf_bytes(b, a->set_mask, vlen);
+    }
+    ofp_buf_pad8(b, start);
+    ofp_buf_set_be16(b, start + 2, b->len - start);
 }
 
 static void
@@ -926,7 +1014,9 @@ encode_action(uint8_t version, const struct ofpact *a, struct ofp_buf *b)
         }
         break;
     case OFPACT_SET_FIELD:
-        if (of10) {
+        if (a->nx_load2) {
+            encode_nx_reg_load2(b, a);
+        } else if (of10) {
             encode_set_field10(b, a);
         } else {
             encode_set_field13(b, a->field, a->value);

@@ -90,6 +90,13 @@ struct ofpact {
                                  * action (mod_nw_dst, mod_tp_src ...):
                                  * Open vSwitch checks no prerequisites
                                  * for those, as 1.0 never did */
+    uint8_t nx_load2;           /* set-field from Open vSwitch's
+                                 * NXAST_REG_LOAD2: 'dst_hdr' is the field's
+                                 * header as received (NXM or OXM, with
+                                 * the has-mask bit), 'set_mask' the bits
+                                 * it writes; encoded back the same way in
+                                 * every version, as Open vSwitch does */
+    uint8_t set_mask[16];
 };
 
 /* An action list; owns 'a' (free with ofpacts_uninit()). */

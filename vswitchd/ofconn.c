@@ -529,6 +529,7 @@ handle_features(struct conn *c, const struct ofp_msg *m)
 
 enum { OFPFC_ADD, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPFC_DELETE,
        OFPFC_DELETE_STRICT };
+#define OFPFF13_RESET_COUNTS 4
 
 struct flow_mod {
     uint8_t command, table_id;
@@ -564,7 +565,12 @@ decode_flow_mod(struct conn *c, const struct ofp_msg *m, struct flow_mod *fm)
         fm->priority = ofp_rd_be16(&r);
         fm->buffer_id = ofp_rd_be32(&r);
         fm->out_port = ofp_port_from_16(ofp_rd_be16(&r));
-        fm->flags = ofp_rd_be16(&r);
+        /* OpenFlow 1.0 resets a rule's counters on every modify; Open
+         * vSwitch keeps that as OpenFlow 1.3's RESET_COUNTS flag, which
+         * 1.3 dumps then show (1.0's EMERG bit, the same one, is not
+         * offered). */
+        fm->flags = (ofp_rd_be16(&r) & ~OFPFF13_RESET_COUNTS)
+                    | OFPFF13_RESET_COUNTS;
         if (nxm) {
             match_len = ofp_rd_be16(&r);
             ofp_rd_pull(&r, 6);

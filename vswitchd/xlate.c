@@ -620,6 +620,27 @@ do_reg_load(struct ctx *c, const struct ofpact *a)
     write_field(c, a->field, w, val);
 }
 
+/* NXAST_REG_LOAD2: a set-field of the field's masked bits, the others
+ * kept from the packet (then the key bits they come from are consulted,
+ * as for a partial load). */
+static void
+do_load2(struct ctx *c, const struct ofpact *a)
+{
+    size_t w = (a->dst_hdr & 0xff) / (a->dst_hdr & 0x100 ? 2 : 1);
+    uint8_t val[16];
+    bool whole = true;
+
+    mf_get_width(a->field, w, &c->pkt, val);
+    for (size_t i = 0; i < w; i++) {
+        val[i] = (val[i] & ~a->set_mask[i]) | (a->value[i] & a->set_mask[i]);
+        whole &= a->set_mask[i] == 0xff;
+    }
+    if (!whole) {
+        unwildcard_field(c, a->field, w);
+    }
+    write_field(c, a->field, w, val);
+}
+
 /* The bits a learn spec takes: 'n_bits' from bit 'ofs' of the
  * big-endian value in 'src' ('len' bytes), into the low bits of 'out' (8
  * bytes, big-endian). */
@@ -950,7 +971,11 @@ do_action(struct ctx *c, const struct ofpact *a)
         do_output(c, a->port, a->n);
         break;
     case OFPACT_SET_FIELD:
-        do_set_field(c, a);
+        if (a->nx_load2) {
+            do_load2(c, a);
+        } else {
+            do_set_field(c, a);
+        }
         break;
     case OFPACT_SET_VLAN_VID:
     case OFPACT_SET_VLAN_PCP: {

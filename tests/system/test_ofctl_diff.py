@@ -383,6 +383,20 @@ def test_ofctl_same_as_ovs(topo, switch_factory, real_ovs, version):
          "idle_timeout=10,cookie=0x9,send_flow_rem,eth_type=0x800,"
          "NXM_OF_IP_DST[]=NXM_OF_IP_SRC[],load:0x5->NXM_NX_REG2[],"
          "NXM_OF_VLAN_TCI[0..11]),output:1")
+    # set_field that OpenFlow 1.0 has no action for: ovs-ofctl sends
+    # NXAST_REG_LOADs (one per 64 bits, one per run of mask bits), and a
+    # switch dumps them back that way over 1.0.
+    both("add-flow", "table=8,priority=5,ipv6,actions=set_field:fe80::1"
+         "->ipv6_src,set_field:0x5/0x5->reg0,set_field:0x1/0xff->reg4,"
+         "set_field:0x3->pkt_mark,set_field:0x9->tun_id,output:1")
+    both("add-flow", "table=8,priority=6,ip,actions=set_field:10.0.0.9"
+         "->ip_dst,set_field:5->ip_dscp,set_field:0x77->metadata")
+    both("dump-flows", "table=8")
+    # ... and dumped in the other version (1.0 rules carry RESET_COUNTS
+    # over 1.3; 1.3 set_fields become loads over 1.0).
+    pair.version = "OpenFlow13" if version is None else None
+    both("dump-flows", "table=8")
+    pair.version = version
     both("dump-flows", "table=6")
     both("dump-flows", "table=3")
     both("--sort", "dump-flows", "table=4")
@@ -1022,6 +1036,93 @@ NXM_IP_SRC = (0 << 16) | (7 << 9) | 4
 OF10_OUTPUT_1 = struct.pack("!HHHH", 0, 8, 1, 0)
 OF13_OUTPUT_1 = struct.pack("!HHIH6x", 0, 16, 1, 0)
 
+def _oxm_hdr(cls, field, length, masked=False):
+    return struct.pack("!I", cls << 16 | field << 9 | (masked << 8)
+                       | (length * (2 if masked else 1)))
+
+
+def _reg_load2(cls, field, value, mask=None):
+    """NXAST_REG_LOAD2 of 'value' (bytes) into a field, 'mask' optional."""
+    body = (struct.pack("!HHIH", 0xffff, 0, 0x2320, 33)
+            + _oxm_hdr(cls, field, len(value), mask is not None) + value
+            + (mask or b""))
+    body += b"\0" * ((8 - len(body) % 8) % 8)
+    return body[:2] + struct.pack("!H", len(body)) + body[4:]
+
+
+def _nx_resubmit_table(table):
+    return struct.pack("!HHIHHB3x", 0xffff, 16, 0x2320, 14, 0xfff8, table)
+
+
+REG_LOAD2_FLOWS = [
+    # (NXM match, actions): reg0 (NXM 1, 0) whole and masked, ip_dst (OXM
+    # 0x8000, 12) masked, ipv6_src (NXM 1, 19), metadata (OXM, 2), tun_id
+    # (NXM 1, 16) masked, in_port (NXM 0, 0).
+    (b"", _reg_load2(1, 0, struct.pack("!I", 5))),
+    (b"", _reg_load2(1, 0, struct.pack("!I", 5), struct.pack("!I", 0xf))),
+    (_nxm(3, 2, struct.pack("!H", 0x0800)),
+     _reg_load2(0x8000, 12, bytes([10, 0, 0, 1]), bytes([255, 0, 0, 255]))),
+    (_nxm(3, 2, struct.pack("!H", 0x86dd)),
+     _reg_load2(1, 19, bytes.fromhex("fe80" + "00" * 13 + "01"))),
+    (b"", _reg_load2(0x8000, 2, struct.pack("!Q", 3))),
+    (b"", _reg_load2(1, 16, struct.pack("!Q", 5), struct.pack("!Q", 0xff))),
+    (b"", _reg_load2(0, 0, struct.pack("!H", 1))),
+]
+
+
+def test_reg_load2_same_as_ovs(topo, switch_factory, real_ovs):
+    """Open vSwitch's NXAST_REG_LOAD2 (a set-field with an optional mask,
+    in any OpenFlow version) is accepted from OpenFlow 1.0 and 1.3
+    flow-mods and dumped back as it came, in both versions, as Open
+    vSwitch does.  ovs-ofctl itself sends NXAST_REG_LOAD for every field
+    hvs has, so the flow-mods are made here.  Then traffic: a masked
+    REG_LOAD2 of eth_dst repairs the one byte that a's stale neighbour
+    entry has wrong, and one of a register steers through a table."""
+    pair, nss = make_pair(topo, switch_factory, real_ovs, None)
+    diffs = []
+    for i, (match, actions) in enumerate(REG_LOAD2_FLOWS):
+        of10 = _nx_flow_mod(match, actions, priority=200 + i)
+        oxm = match.replace(struct.pack("!I", 3 << 9 | 2),
+                            _oxm_hdr(0x8000, 5, 2))
+        of13 = _of13_flow_mod(oxm, _apply(actions))
+        of13 = of13[:22] + struct.pack("!H", 300 + i) + of13[24:]
+        for version, type_, body in ((1, 4, of10), (4, 14, of13)):
+            h = _exchange(pair.hvs, version, type_, body)
+            o = _exchange(pair.ovs, version, type_, body)
+            if h != o or h:
+                diffs.append("flow %d (OpenFlow 0x%02x): hvs %s, ovs %s"
+                             % (i, version, h, o))
+    assert not diffs, "\n".join(diffs)
+    for version in VERSIONS:
+        pair.version = version
+        pair.both("--sort", "dump-flows")
+    pair.check()
+
+    hvs = pair.hvs
+    a = nss["a"]
+    ofctl(hvs, ["del-flows"])
+    run(["ip", "neigh", "replace", "10.43.0.2", "lladdr",
+         "02:43:00:00:00:ee", "dev", "eth0", "nud", "permanent"], ns=a)
+    ofctl(hvs, ["add-flow", "priority=0,actions=NORMAL"])
+    assert not _ping_ok(a, "10.43.0.2", tries=1)
+    fix = _reg_load2(0, 1, bytes.fromhex("024300000002"),
+                     bytes.fromhex("0000000000ff"))      # NXM_OF_ETH_DST
+    steer = (_reg_load2(1, 0, struct.pack("!I", 0x25),
+                        struct.pack("!I", 0xf0))       # reg0 = 0x20/0xf0
+             + _nx_resubmit_table(1))
+    for body in (_nx_flow_mod(_nxm(0, 2, struct.pack("!H", 1)),
+                              fix + steer),):
+        assert _exchange(hvs, 1, 4, body) == []
+    ofctl(hvs, ["add-flow", "table=1,reg0=0x20,actions=output:2"])
+    assert _ping_ok(a, "10.43.0.2"), _dpflows(hvs)
+    # Only the masked bits were loaded: reg0 is 0x20, which the rule in
+    # table 1 matches exactly.
+    deadline = time.time() + 5
+    while "n_packets=0," in ofctl(hvs, ["dump-flows", "table=1"]).stdout:
+        assert time.time() < deadline, _dpflows(hvs)
+        time.sleep(0.2)
+
+
 def _band(btype, rate, burst=0, extra=b"", length=16):
     b = struct.pack("!HHII", btype, length, rate, burst) + extra
     return (b + b"\0" * length)[:length]
@@ -1126,6 +1227,39 @@ MALFORMED = [
      struct.pack("!IIH6x", 0xffffffff, 0xfffffffd, 16)
      + struct.pack("!HHIH6x", 0, 16, 77, 0) + b"\0" * 14),
     ("wrong version after negotiation", 4, 5, None),
+    # NXAST_REG_LOAD2: malformed and refused, in 1.0 and 1.3.
+    ("REG_LOAD2: field length wrong", 1, 4,
+     _nx_flow_mod(b"", _reg_load2(1, 0, b"\0\0\5"))),
+    ("REG_LOAD2: field length wrong", 4, 14,
+     _of13_flow_mod(b"", _apply(_reg_load2(1, 0, b"\0\0\5")))),
+    ("REG_LOAD2: padding not zero", 1, 4,
+     _nx_flow_mod(b"", _reg_load2(1, 0, struct.pack("!I", 5))[:-1]
+                  + b"\1")),
+    ("REG_LOAD2: padding not zero", 4, 14,
+     _of13_flow_mod(b"", _apply(_reg_load2(1, 0, struct.pack("!I", 5))[:-1]
+                                + b"\1"))),
+    ("REG_LOAD2: unknown field", 1, 4,
+     _nx_flow_mod(b"", _reg_load2(1, 100, struct.pack("!I", 5)))),
+    ("REG_LOAD2: unknown field", 4, 14,
+     _of13_flow_mod(b"", _apply(_reg_load2(1, 100, struct.pack("!I", 5))))),
+    ("REG_LOAD2: eth_type is not writable", 1, 4,
+     _nx_flow_mod(b"", _reg_load2(0, 3, b"\x08\0"))),
+    ("REG_LOAD2: ip_dst without an IP match", 1, 4,
+     _nx_flow_mod(b"", _reg_load2(0x8000, 12, b"\x0a\0\0\1"))),
+    ("REG_LOAD2: ip_dst without an IP match", 4, 14,
+     _of13_flow_mod(b"", _apply(_reg_load2(0x8000, 12, b"\x0a\0\0\1")))),
+    ("REG_LOAD2: value longer than the action", 1, 4,
+     _nx_flow_mod(b"", struct.pack("!HHIH", 0xffff, 16, 0x2320, 33)
+                  + _oxm_hdr(1, 0, 4) + b"\0\0")),
+    ("REG_LOAD2: value longer than the action", 4, 14,
+     _of13_flow_mod(b"", _apply(struct.pack("!HHIH", 0xffff, 16, 0x2320,
+                                            33)
+                                + _oxm_hdr(1, 0, 4) + b"\0\0"))),
+    ("REG_LOAD2: no field", 1, 4,
+     _nx_flow_mod(b"", struct.pack("!HHIH6x", 0xffff, 16, 0x2320, 33))),
+    ("REG_LOAD2: eight more zeros", 1, 4,
+     _nx_flow_mod(b"", struct.pack("!HHIH", 0xffff, 32, 0x2320, 33)
+                  + _oxm_hdr(1, 0, 4) + struct.pack("!I", 5) + b"\0" * 14)),
     # Meters: every refusal Open vSwitch makes, in its order (the valid
     # adds run first; each case is its own connection, the meter table
     # is the switch's).
