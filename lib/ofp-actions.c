@@ -23,6 +23,7 @@ enum {
 enum {
     NXAST_RESUBMIT = 1, NXAST_REG_MOVE = 6, NXAST_REG_LOAD = 7,
     NXAST_RESUBMIT_TABLE = 14, NXAST_LEARN = 16, NXAST_DEC_TTL = 18,
+    NXAST_FIN_TIMEOUT = 19,
     NXAST_WRITE_METADATA = 22, NXAST_REG_LOAD2 = 33, NXAST_GROUP = 40,
 };
 /* OpenFlow 1.3 instruction types. */
@@ -287,7 +288,8 @@ decode_learn(struct ofp_rd *r, size_t len, struct ofpacts *out)
     uint64_t cookie = ofp_rd_be64(r);
     uint16_t flags = ofp_rd_be16(r);
     uint8_t table_id = ofp_rd_u8(r);
-    ofp_rd_pull(r, 5);                  /* pad, fin timeouts (unused) */
+    ofp_rd_pull(r, 1);
+    uint16_t fin_idle = ofp_rd_be16(r), fin_hard = ofp_rd_be16(r);
     if (table_id == 255 || flags & ~3u) {
         return OFPERR_BAD_ACT_ARGUMENT;
     }
@@ -350,6 +352,8 @@ decode_learn(struct ofp_rd *r, size_t len, struct ofpacts *out)
     l->hard_timeout = hard;
     l->priority = priority;
     l->flags = flags;
+    l->fin_idle_timeout = fin_idle;
+    l->fin_hard_timeout = fin_hard;
     l->cookie = cookie;
     l->table_id = table_id;
     memcpy(raw, start, len);
@@ -390,6 +394,16 @@ decode_nx_action(struct ofp_rd *r, size_t len, struct ofpacts *out)
         ofpacts_put(out, OFPACT_DEC_TTL);
         ofp_rd_pull(r, 6);
         return 0;
+    case NXAST_FIN_TIMEOUT: {
+        if (len != 16) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        struct ofpact *a = ofpacts_put(out, OFPACT_FIN_TIMEOUT);
+        a->n = ofp_rd_be16(r);
+        a->ofs = ofp_rd_be16(r);
+        ofp_rd_pull(r, 2);
+        return 0;
+    }
     case NXAST_REG_LOAD:
         return decode_reg_load(r, len, out);
     case NXAST_REG_MOVE:
@@ -1084,6 +1098,14 @@ encode_action(uint8_t version, const struct ofpact *a, struct ofp_buf *b)
         break;
     case OFPACT_LEARN:
         ofp_buf_bytes(b, a->learn->raw, a->learn->raw_len);
+        break;
+    case OFPACT_FIN_TIMEOUT:
+        encode_type_len(b, OFPAT_VENDOR, 16);
+        ofp_buf_be32(b, NX_VENDOR_ID);
+        ofp_buf_be16(b, NXAST_FIN_TIMEOUT);
+        ofp_buf_be16(b, a->n);
+        ofp_buf_be16(b, a->ofs);
+        ofp_buf_put(b, 2);
         break;
     case OFPACT_REG_MOVE:
         encode_nx_reg_move(b, a);

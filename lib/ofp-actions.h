@@ -35,6 +35,11 @@ enum ofpact_type {
     OFPACT_REG_MOVE,            /* n bits from bit src_ofs of src_field
                                  * (src_hdr) to bit ofs of field (dst_hdr) */
     OFPACT_LEARN,               /* learn: 'learn' (owned by the list) */
+    OFPACT_FIN_TIMEOUT,         /* Open vSwitch's fin_timeout: once the
+                                 * rule sees a TCP FIN or RST, its idle
+                                 * timeout becomes at most 'n' and its
+                                 * hard timeout at most 'ofs' seconds (0:
+                                 * unchanged) */
     /* Instructions from here on (see above). */
     OFPACT_CLEAR_ACTIONS,
     OFPACT_WRITE_ACTIONS,       /* n: how many actions follow in the set */
@@ -64,6 +69,9 @@ struct ofp_learn_spec {
  * as they are. */
 struct ofp_learn {
     uint16_t idle_timeout, hard_timeout, priority, flags;
+    uint16_t fin_idle_timeout, fin_hard_timeout;    /* for the learned
+                                                     * rule's fin_timeout
+                                                     * (0, 0: none) */
     uint64_t cookie;
     uint8_t table_id;
     uint8_t *raw;                       /* owned */
@@ -72,6 +80,10 @@ struct ofp_learn {
     struct ofp_learn_spec specs[];
 };
 #define OFP_LEARN_F_SEND_FLOW_REM 1
+/* The rules this action learns go when the last rule with this learn
+ * action does: every rule of the learned table with the learned cookie,
+ * as Open vSwitch does it. */
+#define OFP_LEARN_F_DELETE_LEARNED 2
 
 struct ofpact {
     uint8_t type;               /* enum ofpact_type */

@@ -802,8 +802,9 @@ put_flow_entry(const struct rule *r, void *aux)
         ofp_buf_be16(e, r->idle_timeout);
         ofp_buf_be16(e, r->hard_timeout);
         ofp_buf_be16(e, 0);             /* match_len, below */
-        ofp_buf_be16(e, (s->now - used) / 1000 + 1);    /* idle_age */
-        ofp_buf_be16(e, age / 1000 + 1);                /* hard_age */
+        /* idle_age, hard_age (since the last change) */
+        ofp_buf_be16(e, (s->now - used) / 1000 + 1);
+        ofp_buf_be16(e, (s->now - r->modified_ms) / 1000 + 1);
         ofp_buf_be64(e, r->cookie);
         ofp_buf_be64(e, packets);
         ofp_buf_be64(e, bytes);

@@ -39,8 +39,17 @@ struct rule {
     uint64_t cookie;
     struct ofpacts acts;
     uint64_t created_ms;        /* CLOCK_MONOTONIC */
+    uint64_t modified_ms;       /* last add, modify or relearn: the hard
+                                 * timeout counts from here, as Open
+                                 * vSwitch counts it */
     _Atomic uint64_t used_ms;
     _Atomic uint64_t n_packets, n_bytes;
+    /* A fin_timeout action of the rule saw a TCP FIN or RST: the
+     * timeouts to reduce to (idle << 16 | hard), 0 if none.  Translating
+     * threads set it (rules_fin_timeout()); the main thread applies it
+     * when it next looks at expiry. */
+    _Atomic uint32_t fin_pending;
+    bool fin_reduced;           /* the timeouts were reduced so */
     struct cls_rule cr;         /* in its table's classifier */
 };
 
@@ -73,6 +82,14 @@ struct rule_set {
         uint32_t config;
     } *port_cfg;
     size_t n_port_cfg;
+    /* Learn actions with delete_learned whose rule just went: (table,
+     * cookie) pairs whose learned rules go too unless another rule still
+     * has such a learn action (main thread, while removing rules). */
+    struct rule_learned_cookie {
+        uint8_t table_id;
+        uint64_t cookie;
+    } *flush;
+    size_t n_flush, cap_flush;
     struct rule_set *next;
 };
 
@@ -160,8 +177,13 @@ uint32_t rules_group_refs(const struct rule_set *, uint32_t id);
  * order. */
 void rules_for_each(struct rule_set *, const struct rule_criteria *c,
                     void (*cb)(const struct rule *, void *aux), void *aux);
-/* Deletes rules whose idle or hard timeout has passed.  Returns how
- * many. */
+/* A fin_timeout action of 'r' saw a TCP FIN or RST: its idle and hard
+ * timeouts are to become at most 'idle' and 'hard' seconds (0: that one
+ * unchanged), as soon as the main thread next expires rules.  Any thread
+ * that holds xlate_lock for reading. */
+void rules_fin_timeout(struct rule *r, uint16_t idle, uint16_t hard);
+/* Applies pending fin_timeout reductions, then deletes rules whose idle
+ * or hard timeout has passed.  Returns how many went. */
 size_t rules_expire(struct rule_set *, uint64_t now_ms);
 
 /* Learned rules (the learn action): handler threads build them while

@@ -249,7 +249,7 @@ revalidate_flow(const struct dpif_flow *f, void *aux)
             xlate_credit(xlate_cfg, &f->key, f->stats.packets - s->packets,
                          f->stats.bytes - s->bytes,
                          f->stats.used ? f->stats.used : ctx->now,
-                         &ctx->xo);
+                         f->stats.tcp_flags, &ctx->xo);
         }
         xlate(xlate_cfg, &f->key, false, ctx->now / 1000, &ctx->xo);
         pthread_rwlock_unlock(&xlate_lock);

@@ -57,6 +57,8 @@ struct ctx {
                                  * whose rule runs, NULL when not tracing */
     uint64_t credit_packets;    /* statistics for every rule hit */
     uint64_t credit_bytes, credit_used_ms;
+    uint8_t credit_tcp_flags;   /* what the datapath flow has seen */
+    struct rule *rule;          /* the rule being executed, if any */
     struct ofpacts action_set;
 };
 
@@ -660,8 +662,8 @@ learn_bits(const uint8_t *src, size_t len, unsigned ofs, unsigned n_bits)
 /* The learn action: a rule built from the packet as it is now, queued
  * for the main thread (rules.h).  The fields it reads go into the
  * megaflow mask, so that every packet that would learn something else
- * comes up again.  Only real upcalls learn; traces and revalidation
- * translate without side effects. */
+ * comes up again.  Upcalls and credited datapath flows learn; traces
+ * and plain revalidation translate without side effects. */
 static void
 do_learn(struct ctx *c, const struct ofp_learn *l)
 {
@@ -671,7 +673,11 @@ do_learn(struct ctx *c, const struct ofp_learn *l)
             unwildcard_field(c, sp->src_field, sp->src_hdr & 0xff);
         }
     }
-    if (!c->learn || !c->rules || !c->in) {
+    /* Packets that a datapath flow forwarded learn too, when the
+     * revalidator credits them (as Open vSwitch learns when it pushes a
+     * flow's statistics): that relearns a rule that expired while the
+     * datapath flow lived on, and keeps a busy learned rule fresh. */
+    if ((!c->learn && !c->credit_packets) || !c->rules || !c->in) {
         return;
     }
     struct rule *r = rule_create();
@@ -686,6 +692,13 @@ do_learn(struct ctx *c, const struct ofp_learn *l)
     r->cookie = l->cookie;
     r->flags = l->flags & OFP_LEARN_F_SEND_FLOW_REM ? RULE_F_SEND_FLOW_REM
                                                     : 0;
+    if (l->fin_idle_timeout || l->fin_hard_timeout) {
+        /* The learned rule watches for the end of its connection, as
+         * Open vSwitch's does: with a fin_timeout action first. */
+        struct ofpact *a = ofpacts_put(&r->acts, OFPACT_FIN_TIMEOUT);
+        a->n = l->fin_idle_timeout;
+        a->ofs = l->fin_hard_timeout;
+    }
     bool ok = true;
     for (size_t i = 0; ok && i < l->n_specs; i++) {
         const struct ofp_learn_spec *sp = &l->specs[i];
@@ -771,6 +784,24 @@ do_meter(struct ctx *c, uint32_t id)
                                      : NULL;
     if (m) {
         put_attr(c, OVS_ACTION_ATTR_METER, &m->dp_id, sizeof m->dp_id);
+    }
+}
+
+/* fin_timeout: a TCP FIN or RST shortens the running rule's timeouts.
+ * The packet in an upcall says so itself; for the packets of a datapath
+ * flow, the revalidator passes the TCP flags the flow has seen, so the
+ * megaflow need not match on them. */
+#define TCP_FIN 0x01
+#define TCP_RST 0x04
+static void
+do_fin_timeout(struct ctx *c, const struct ofpact *a)
+{
+    uint16_t flags = c->credit_packets ? c->credit_tcp_flags
+                     : c->learn ? ntohs(c->pkt.key.tcp_flags) : 0;
+
+    /* Only TCP packets have flags in the key or in flow statistics. */
+    if (c->rule && (flags & (TCP_FIN | TCP_RST))) {
+        rules_fin_timeout(c->rule, a->n, a->ofs);
     }
 }
 
@@ -1027,6 +1058,9 @@ do_action(struct ctx *c, const struct ofpact *a)
     case OFPACT_METER:
         do_meter(c, a->port);
         break;
+    case OFPACT_FIN_TIMEOUT:
+        do_fin_timeout(c, a);
+        break;
     case OFPACT_RESUBMIT: {
         if (c->depth >= MAX_RESUBMIT_DEPTH) {
             break;
@@ -1193,7 +1227,10 @@ do_table(struct ctx *c, uint8_t table)
     }
     c->rule_cookie = r->cookie;
     c->table_miss_rule = !r->priority && is_catchall(&r->match);
+    struct rule *saved_rule = c->rule;
+    c->rule = r;
     do_program(c, &r->acts);
+    c->rule = saved_rule;
     c->tnode = saved_node;
     c->table_id = saved_table;
     c->rule_cookie = saved_cookie;
@@ -1229,7 +1266,7 @@ run_action_set(struct ctx *c)
 
 static void
 xlate__(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
-        uint64_t now, struct xlate_out *out, const uint64_t credit[3],
+        uint64_t now, struct xlate_out *out, const uint64_t credit[4],
         struct trace_node *trace, struct ofp_fields *final)
 {
     struct ctx c;
@@ -1240,6 +1277,7 @@ xlate__(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
         c.credit_packets = credit[0];
         c.credit_bytes = credit[1];
         c.credit_used_ms = credit[2];
+        c.credit_tcp_flags = credit[3];
     }
     c.cfg = cfg;
     c.key = key;
@@ -1335,9 +1373,9 @@ xlate_trace(const struct xlate_cfg *cfg, const struct flow_key *key,
 void
 xlate_credit(const struct xlate_cfg *cfg, const struct flow_key *key,
              uint64_t packets, uint64_t bytes, uint64_t used_ms,
-             struct xlate_out *scratch)
+             uint8_t tcp_flags, struct xlate_out *scratch)
 {
-    const uint64_t credit[3] = { packets, bytes, used_ms };
+    const uint64_t credit[4] = { packets, bytes, used_ms, tcp_flags };
     xlate__(cfg, key, false, used_ms / 1000, scratch, credit, NULL, NULL);
 }
 

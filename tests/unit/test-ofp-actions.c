@@ -697,6 +697,49 @@ test_meter_instruction(void **state)
     ofp_buf_uninit(&b);
 }
 
+/* learn's fin timeouts and flags (delete_learned), and the fin_timeout
+ * action that learned rules carry, as Open vSwitch encodes them. */
+static void
+test_fin_timeout(void **state)
+{
+    (void) state;
+    uint8_t w[sizeof learn_wire];
+    struct ofpacts l;
+    struct ofp_buf b;
+
+    memcpy(w, learn_wire, sizeof w);
+    w[25] = OFP_LEARN_F_DELETE_LEARNED;         /* flags */
+    w[28] = 0, w[29] = 5;                       /* fin_idle_timeout */
+    w[30] = 0, w[31] = 10;                      /* fin_hard_timeout */
+    ofpacts_init(&l);
+    assert_int_equal(ofpacts_decode_actions(OFP10_VERSION, w, sizeof w,
+                                            &l), 0);
+    assert_int_equal(l.a[0].learn->flags, OFP_LEARN_F_DELETE_LEARNED);
+    assert_int_equal(l.a[0].learn->fin_idle_timeout, 5);
+    assert_int_equal(l.a[0].learn->fin_hard_timeout, 10);
+    ofpacts_uninit(&l);
+    w[25] = 4;                                  /* an unknown flag */
+    assert_int_equal(decode10(w, sizeof w), OFPERR_BAD_ACT_ARGUMENT);
+
+    /* fin_timeout(idle_timeout=5,hard_timeout=10), both versions. */
+    static const uint8_t fin[] = {
+        0xff, 0xff, 0, 16, 0, 0, 0x23, 0x20, 0, 19, 0, 5, 0, 10, 0, 0,
+    };
+    ofpacts_init(&l);
+    ofp_buf_init(&b);
+    assert_int_equal(ofpacts_decode_actions(OFP13_VERSION, fin, sizeof fin,
+                                            &l), 0);
+    assert_int_equal(l.a[0].type, OFPACT_FIN_TIMEOUT);
+    assert_int_equal(l.a[0].n, 5);
+    assert_int_equal(l.a[0].ofs, 10);
+    ofpacts_encode_actions(OFP10_VERSION, &l, &b);
+    assert_int_equal(b.len, sizeof fin);
+    assert_memory_equal(b.data, fin, sizeof fin);
+    ofpacts_uninit(&l);
+    ofp_buf_uninit(&b);
+    assert_int_equal(decode10(fin, 8), OFPERR_BAD_ACT_LEN);
+}
+
 int
 main(void)
 {
@@ -711,6 +754,7 @@ main(void)
         cmocka_unit_test(test_learn),
         cmocka_unit_test(test_reg_load2),
         cmocka_unit_test(test_meter_instruction),
+        cmocka_unit_test(test_fin_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
