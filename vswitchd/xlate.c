@@ -382,8 +382,26 @@ output_controller(struct ctx *c, uint8_t reason, uint16_t max_len)
      * the handler itself; Open vSwitch puts this placeholder there. */
     mnl_attr_put_u32(nlh, OVS_USERSPACE_ATTR_PID, UINT32_MAX);
     mnl_attr_put(nlh, OVS_USERSPACE_ATTR_USERDATA, sizeof ck, &ck);
-    put_attr(c, OVS_ACTION_ATTR_USERSPACE, mnl_nlmsg_get_payload(nlh),
-             nlh->nlmsg_len - MNL_NLMSG_HDRLEN);
+
+    /* The controller meter (OFPM_CONTROLLER), if there is one, limits
+     * packet-ins: in a clone, so that what it drops is only the copy for
+     * the controller, as Open vSwitch does it. */
+    const struct meter *m = c->rules ? meters_find(&c->rules->meters,
+                                                   OFPM_CONTROLLER)
+                                     : NULL;
+    if (!m) {
+        put_attr(c, OVS_ACTION_ATTR_USERSPACE, mnl_nlmsg_get_payload(nlh),
+                 nlh->nlmsg_len - MNL_NLMSG_HDRLEN);
+        return;
+    }
+    uint8_t cbuf[256] __attribute__((aligned(4)));
+    struct nlmsghdr *cl = mnl_nlmsg_put_header(cbuf);
+    mnl_attr_put_u32(cl, OVS_ACTION_ATTR_METER, m->dp_id);
+    mnl_attr_put(cl, OVS_ACTION_ATTR_USERSPACE,
+                 nlh->nlmsg_len - MNL_NLMSG_HDRLEN,
+                 mnl_nlmsg_get_payload(nlh));
+    put_attr(c, OVS_ACTION_ATTR_CLONE, mnl_nlmsg_get_payload(cl),
+             cl->nlmsg_len - MNL_NLMSG_HDRLEN);
 }
 
 static void

@@ -347,6 +347,17 @@ def test_meter_drops_over_rate(topo, switch_factory):
              "10.42.0.2"], ns=a, check=False, timeout=60)
     assert " 0% packet loss" in p.stdout, p.stdout
 
+    # The controller meter limits packet-ins only: the datapath sends
+    # the controller's copy through it in a clone, the output is not.
+    ofctl(s, "add-meter", "meter=controller,pktps,band=type=drop,rate=1",
+          version=v)
+    ofctl(s, "add-flow", "priority=200,in_port=%d,icmp,actions=controller,"
+          "output:%d" % (ofp["a"], ofp["b"]), version=v)
+    time.sleep(0.5)
+    ping(a, "10.42.0.2")
+    dp = s.appctl("dpctl/dump-flows").stdout
+    assert re.search(r"clone\(meter\(\d+\),userspace\(", dp), dp
+
 
 def _connect(s, version):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
