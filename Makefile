@@ -18,15 +18,27 @@ $(BUILD)/build.ninja:
 deps:
 	scripts/deps.sh
 
-install: all
-	meson configure $(BUILD) --prefix=$(PREFIX)
-	DESTDIR= meson install -C $(BUILD) --no-rebuild
+# The prefix is baked into the programs (where hvs finds the daemons,
+# where hvs-nlshim finds its library), so changing it rebuilds first.
+# DESTDIR=DIR stages the files below DIR (for packaging).
+install: $(BUILD)/build.ninja
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	ninja -C $(BUILD)
+	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
 # Installs missing Debian packages, builds from scratch under ASan+UBSan
 # (clang, with the fuzz targets) and warnings-clean with gcc, then runs the
 # unit, system and fuzz tests.  The last line is "N passed, N failed".
 check:
 	scripts/check.sh
+
+# One layer of `make check` again, on the build `make check` left in
+# $(CHECK_BUILD) (no rebuild, no package installs).  HVS_FUZZ_SECONDS=N
+# sets each fuzz target's run time (default 20).
+check-unit check-system check-fuzz:
+	@test -f $(CHECK_BUILD)/build.ninja || \
+	    { echo "$(CHECK_BUILD) missing: run 'make check' once"; exit 1; }
+	python3 tests/run-tests.py --build $(CHECK_BUILD) --only $(@:check-%=%)
 
 # Runs Open vSwitch's own kmod system test suite (from Debian's
 # openvswitch-source, fetched at test time) against hvs-dpd and rewrites

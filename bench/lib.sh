@@ -52,7 +52,10 @@ TG
 SW_KIND=""
 switch_up() {
     SW_KIND=$1
-    case $1 in
+    # The -kc kinds: the same switch with hvs-dpd's kernel flow cache.
+    local kc=""
+    case $1 in *-kc) kc=--kernel-cache; SW_KIND=${1%-kc} ;; esac
+    case $SW_KIND in
     bridge)
         ip -n $SW link add br0 type bridge
         ip -n $SW link set a-s master br0; ip -n $SW link set b-s master br0
@@ -76,7 +79,7 @@ switch_up() {
     hvs)
         mkdir -p $R/hvs
         ip netns exec $SW $BUILD/datapath/hvs-dpd --rundir=$R/hvs \
-            --log-file=$R/hvs/hvs-dpd.log --pidfile --detach
+            --log-file=$R/hvs/hvs-dpd.log --pidfile --detach $kc
         D="ip netns exec $SW env HVS_RUNDIR=$R/hvs LD_PRELOAD=$BUILD/shim/libhvs-nlshim.so ovs-dpctl"
         $D add-dp dp0 2>/dev/null
         $D add-if dp0 a-s 2>/dev/null; $D add-if dp0 b-s 2>/dev/null
@@ -95,7 +98,7 @@ switch_up() {
             --pidfile=$R/hvsn/ovsdb-server.pid --detach --no-chdir \
             --unixctl=$R/hvsn/ovsdb-server.ctl --log-file=$R/hvsn/ovsdb-server.log
         $VS --no-wait init
-        $O $BUILD/datapath/hvs-dpd --rundir=$R/hvsn --log-file --pidfile --detach
+        $O $BUILD/datapath/hvs-dpd --rundir=$R/hvsn --log-file --pidfile --detach $kc
         $O $BUILD/vswitchd/hvs-vswitchd unix:$R/hvsn/db.sock --rundir=$R/hvsn \
             --log-file --pidfile --detach
         $VS add-br br0; $VS add-port br0 a-s; $VS add-port br0 b-s ;;

@@ -13,6 +13,7 @@
 #           unfinished, so its tunnel TCP figure is 0 otherwise
 #   hvs     hvs-dpd + hvs-ovsdb + hvs-vswitchd on each hypervisor in the
 #           same layout, configured with ovs-vsctl as scripts/demo.sh does
+#   hvs-kc  the same with hvs-dpd's kernel flow cache (--kernel-cache)
 # Figures: ping RTT, TCP Gbit/s (iperf3, median of 3 runs), 64-byte UDP
 # packets per second received (trafgen, one flow).  Prints the ratios
 # hvs/kernel and hvs/OVS and appends them to bench/RESULTS.md.
@@ -28,7 +29,7 @@ T=${1:-8}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 BUILD=${HVS_BUILD:-$ROOT/build}
-KINDS=${KINDS:-kernel ovs ovs-notso hvs}
+KINDS=${KINDS:-kernel ovs ovs-notso hvs hvs-kc}
 P=hvt$$                         # namespace prefix of this run
 R=/tmp/$P
 HV1=${P}hv1; HV2=${P}hv2
@@ -90,7 +91,9 @@ underlay_addr_on() {    # DEV: where each hv's VTEP address 10.99.0.i lives
 
 switch_up() {
     SW_KIND=$1
-    case $1 in
+    local kc=""
+    [ $1 = hvs-kc ] && { kc=--kernel-cache; SW_KIND=hvs; }
+    case $SW_KIND in
     kernel)
         underlay_addr_on u
         for i in 1 2; do
@@ -141,7 +144,7 @@ switch_up() {
             H="ip netns exec ${P}hv$i"
             VS="$H ovs-vsctl --db=unix:$D/db.sock --timeout=20"
             $H $BUILD/datapath/hvs-dpd --rundir=$D --log-file --pidfile --detach \
-                2>/dev/null
+                $kc 2>/dev/null
             if [ -x $BUILD/ovsdb/hvs-ovsdb ]; then
                 $H $BUILD/ovsdb/hvs-ovsdb $D/conf.db --rundir=$D --log-file \
                     --pidfile --detach 2>/dev/null
@@ -191,6 +194,12 @@ switch_down() {
     hvs)
         for i in 1 2; do
             D=$R/hvs-hv$i
+            # Which path the measured packets took: a run whose packets
+            # fell back to the host stack did not measure the fast path.
+            c=$(ip netns exec ${P}hv$i ovs-appctl -t $D/hvs-dpd.ctl tnl/stats \
+                2>/dev/null | awk '$1 ~ /^(encap|decap|socket_tx|socket_rx):$/ {
+                    printf " %s%s", $1, $2 }')
+            echo "    hvs: hv$i tunnel counters:${c:- (none)}" >&2
             for p in hvs-vswitchd hvs-ovsdb ovsdb-server hvs-dpd; do
                 [ -f $D/$p.pid ] && kill $(cat $D/$p.pid)
             done
@@ -257,6 +266,7 @@ done
 ratio() { python3 -c "a,b=float('$1'),float('$2'); print('%.2f' % (a/b) if b else 'n/a')"; }
 read kr kt ku <<<"${RES[kernel]}"; read or ot ou <<<"${RES[ovs]}"
 read hr ht hu <<<"${RES[hvs]}"
+read cr ct cu <<<"${RES[hvs-kc]:-nan 0 0}"
 read nr nt nu <<<"${RES[ovs-notso]:-nan 0 0}"
 CPU=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 REV=$(git -C $ROOT rev-parse --short HEAD)
@@ -274,9 +284,12 @@ echo "| Linux VXLAN device + bridge | $kr | $kt | $ku |"
 echo "| OVS 3.1 userspace tunnel (TSO on) | $or | $ot | $ou |"
 echo "| OVS 3.1 userspace tunnel (TSO off, VMs' tx checksum offload off) | $nr | $nt | $nu |"
 echo "| hvs (br-phy + br-int, NORMAL) | $hr | $ht | $hu |"
+echo "| hvs --kernel-cache (same layout) | $cr | $ct | $cu |"
 echo "| ratio hvs/kernel | $(ratio $kr $hr) (RTT, inverse) | $(ratio $ht $kt) | $(ratio $hu $ku) |"
 echo "| ratio hvs/OVS (TSO on) | $(ratio $or $hr) (RTT, inverse) | $(ratio $ht $ot) | $(ratio $hu $ou) |"
 echo "| ratio hvs/OVS (TSO off) | $(ratio $nr $hr) (RTT, inverse) | $(ratio $ht $nt) | $(ratio $hu $nu) |"
+echo "| ratio hvs kernel cache/kernel | $(ratio $kr $cr) (RTT, inverse) | $(ratio $ct $kt) | $(ratio $cu $ku) |"
+echo "| ratio hvs kernel cache/OVS (TSO on) | $(ratio $or $cr) (RTT, inverse) | $(ratio $ct $ot) | $(ratio $cu $ou) |"
 echo
 echo "Load average before the run $LOAD0, after $LOAD1."
 } | tee -a $HERE/RESULTS.md

@@ -61,6 +61,11 @@ struct json_t;
 int cli_rpc_call(const char *path, const char *method, struct json_t *params,
                  uint64_t deadline, struct json_t **replyp);
 
+/* show-tunnels.c: prints hvs-dpd's tunnel counters, read from its
+ * unixctl socket 'ctl_path', on one line.  Returns 0, or a negative errno
+ * after a warning on stderr. */
+int show_tunnels(const char *ctl_path);
+
 /* bridges.c: prints the bridges of the database at 'db_sock' (a unix
  * socket path), with 'dps' for the datapath ports.  Returns 0, or a
  * negative errno after a warning on stderr. */

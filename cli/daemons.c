@@ -1,4 +1,6 @@
-/* hvs start | stop | status: the three daemons with the default paths.
+/* hvs start | stop | status: the three daemons with the default paths
+ * (status also names each running daemon's control socket for
+ * ovs-appctl -t, if it answers).
  *
  * Each daemon runs with --rundir, --pidfile=RUNDIR/NAME.pid,
  * --log-file=RUNDIR/NAME.log and --detach.  The pid file is the source of
@@ -38,6 +40,8 @@
 /* Time for the socket to answer once the daemon said it is ready. */
 #define PROBE_TIMEOUT_MS 10000
 #define STOP_TIMEOUT_MS 10000
+/* A running daemon's unixctl socket answers at once unless it is stuck. */
+#define CTL_PROBE_TIMEOUT_MS 2000
 #define KILL_TIMEOUT_MS 5000
 /* How much of a failed daemon's output and log to show. */
 #define OUTPUT_MAX 8192
@@ -56,14 +60,17 @@ struct daemon_desc {
     const char *socket;         /* below RUNDIR; answers once ready */
     enum probe_kind probe;
     const char *method;         /* for PROBE_JSONRPC */
+    const char *ctl;            /* its unixctl socket below RUNDIR */
 };
 
 /* In start order: each needs the ones before it. */
 static const struct daemon_desc daemons[] = {
-    { "hvs-dpd", "datapath", HVS_DATAPATH_SOCK, PROBE_NETLINK, NULL },
-    { "hvs-ovsdb", "ovsdb", "db.sock", PROBE_JSONRPC, "echo" },
+    { "hvs-dpd", "datapath", HVS_DATAPATH_SOCK, PROBE_NETLINK, NULL,
+      "hvs-dpd.ctl" },
+    { "hvs-ovsdb", "ovsdb", "db.sock", PROBE_JSONRPC, "echo",
+      "hvs-ovsdb.ctl" },
     { "hvs-vswitchd", "vswitchd", "hvs-vswitchd.ctl", PROBE_JSONRPC,
-      "version" },
+      "version", "hvs-vswitchd.ctl" },
 };
 #define N_DAEMONS (sizeof daemons / sizeof daemons[0])
 
@@ -610,6 +617,27 @@ daemons_stop(const struct cli_opts *opts, int argc, char *argv[])
     return status;
 }
 
+/* ", control socket PATH" for a running daemon whose unixctl socket
+ * answers, so that the operator knows what to give ovs-appctl -t; the
+ * cause when it does not answer. */
+static void
+print_ctl(const struct cli_opts *opts, const struct daemon_desc *d)
+{
+    char *path = cli_path(opts->rundir, d->ctl);
+    json_t *reply;
+    int err = cli_rpc_call(path, "version", NULL,
+                           time_msec() + CTL_PROBE_TIMEOUT_MS, &reply);
+
+    json_decref(reply);
+    if (err) {
+        printf(", control socket %s not answering: %s", path,
+               strerror(-err));
+    } else {
+        printf(", control socket %s", path);
+    }
+    free(path);
+}
+
 int
 daemons_status(const struct cli_opts *opts, int argc, char *argv[])
 {
@@ -624,9 +652,13 @@ daemons_status(const struct cli_opts *opts, int argc, char *argv[])
         pid_t pid = pidfile_holder(pidfile);
 
         if (pid == INT_MAX) {
-            printf("%s: running\n", d->name);
+            printf("%s: running", d->name);
+            print_ctl(opts, d);
+            printf("\n");
         } else if (pid > 0) {
-            printf("%s: running (pid %ld)\n", d->name, (long) pid);
+            printf("%s: running (pid %ld)", d->name, (long) pid);
+            print_ctl(opts, d);
+            printf("\n");
         } else if (pid == 0) {
             printf("%s: stopped\n", d->name);
             status = CLI_EXIT_NOT_RUNNING;

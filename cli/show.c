@@ -1,7 +1,8 @@
 /* hvs show: the bridges of the database (bridges.c) with the datapath
  * port each interface landed on, then what the datapath holds, as hvs-dpd
  * reports it: datapaths, their ports with port numbers and counters, flow
- * counts and hit rates.
+ * counts and hit rates; with tunnel ports, a line of tunnel counters from
+ * hvs-dpd's unixctl socket (show-tunnels.c).
  *
  * This speaks the ovs_datapath and ovs_vport families directly rather
  * than through lib/dpif.h, because dpif_open() creates or reconfigures the
@@ -345,15 +346,31 @@ lookup_family(struct nl_sock *sock, const char *name, uint16_t *id)
     return ret < 0 ? ret : 0;
 }
 
+static bool
+has_tunnel_port(const struct dp_entry *e)
+{
+    for (size_t j = 0; j < e->ports.n; j++) {
+        enum ovs_vport_type t = ((const struct dpif_port *) e->ports.items
+                                 + j)->type;
+
+        if (t == OVS_VPORT_TYPE_VXLAN || t == OVS_VPORT_TYPE_GENEVE
+            || t == OVS_VPORT_TYPE_GRE) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int
-show(const char *sock_path, const char *db_sock, const char *only)
+show(const char *sock_path, const char *db_sock, const char *ctl_path,
+     const char *only)
 {
     struct vec dps = { .size = sizeof(struct dp_info) };
     uint16_t dp_family, vport_family;
     struct nl_sock *sock;
     uint8_t buf[REQ_SIZE];
     int err, status = CLI_EXIT_FAIL;
-    bool found = false, failed = false;
+    bool found = false, failed = false, tunnels = false;
 
     err = nl_sock_open(sock_path, &sock);
     if (err) {
@@ -408,6 +425,7 @@ show(const char *sock_path, const char *db_sock, const char *only)
 
         found = true;
         print_dp(&e->info);
+        tunnels |= has_tunnel_port(e);
         for (size_t j = 0; j < e->ports.n; j++) {
             print_port((const struct dpif_port *) e->ports.items + j);
         }
@@ -419,6 +437,12 @@ show(const char *sock_path, const char *db_sock, const char *only)
         free(e->ports.items);
     }
     free(all.dps);
+    /* The counters are the daemon's, not a datapath's: one line after
+     * all of them.  Missing counters are worth a warning, not a failure:
+     * the datapaths were shown. */
+    if (tunnels) {
+        show_tunnels(ctl_path);
+    }
     if (only && !found) {
         cli_error("cannot show datapath %s: no such datapath", only);
         goto out;
@@ -441,8 +465,10 @@ show_main(const struct cli_opts *opts, int argc, char *argv[])
     }
     char *path = cli_path(opts->rundir, HVS_DATAPATH_SOCK);
     char *db = cli_path(opts->rundir, "db.sock");
-    int status = show(path, db, argc ? argv[0] : NULL);
+    char *ctl = cli_path(opts->rundir, "hvs-dpd.ctl");
+    int status = show(path, db, ctl, argc ? argv[0] : NULL);
     free(path);
     free(db);
+    free(ctl);
     return status;
 }

@@ -27,6 +27,7 @@
 
 #include "actions.h"
 #include "hash.h"
+#include "kflow.h"
 
 /* The key seen as 64-bit words; may_alias because the same memory is also
  * accessed as struct flow_key. */
@@ -1039,6 +1040,7 @@ flow_table_remove(struct flow_table *t, struct dp_flow *f)
      * array or its cache skips it from now on. */
     atomic_store_explicit(&fe->dead, true, memory_order_release);
     atomic_store_explicit(&f->dead, true, memory_order_release);
+    kflow_flow_gone(f, "removed");
     htab_remove(&fm->flows, fe->hash, fe);
     if (f->ufid_len) {
         htab_remove(&t->ufid_index, fe->ufid_hash, fe);
@@ -1062,6 +1064,8 @@ flow_table_set_actions(struct flow_table *t, struct dp_flow *f,
     (void) t;
     old = atomic_exchange_explicit(&f->acts, acts, memory_order_acq_rel);
     if (flow_entry(f)->inserted) {
+        /* The kernel cache repeats the old actions until told. */
+        kflow_flow_gone(f, "given new actions");
         free_after_grace(old);
     } else {
         free(old);              /* nobody else can see it */

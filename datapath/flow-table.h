@@ -42,6 +42,7 @@ struct dp_flow {
     struct dp_actions *_Atomic acts;    /* RCU: replaced by SET */
     struct dp_flow_stats stats;
     void *priv;                 /* flow-table private linkage */
+    uint32_t kflow_head;        /* its kernel-cache entries (kflow.c) */
 };
 
 struct flow_table;

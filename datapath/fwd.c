@@ -16,6 +16,7 @@
 #include "datapath.h"
 #include "flow-table.h"
 #include "flow.h"
+#include "kflow.h"
 #include "log.h"
 #include "meter.h"
 #include "packet.h"
@@ -63,6 +64,8 @@ struct fwd_ctx {
     int n_acc;
     uint64_t now_ms;
     uint64_t n_hit, n_mask_hit, n_cache_hit;
+    /* What happens to the packet in hand, for the kernel flow cache. */
+    struct kflow_rec rec;
 };
 
 struct fwd_thread {
@@ -106,8 +109,11 @@ static void
 tnl_emit(void *aux, uint32_t port_no, struct dp_packet *p, bool inject)
 {
     struct fwd_ctx *ctx = aux;
+    uint8_t stage = ctx->rec.stage;
     struct vport *v;
 
+    kflow_rec_tunnel(&ctx->rec, p, port_no, inject);
+    ctx->rec.stage = 0;         /* what follows is the next hop's */
     if (inject) {
         p->md.in_port = port_no;
         p->md.recirc_id = 0;
@@ -117,6 +123,35 @@ tnl_emit(void *aux, uint32_t port_no, struct dp_packet *p, bool inject)
     } else {
         dp_packet_free(p);
     }
+    ctx->rec.stage = stage;
+}
+
+/* Before packet 'p' is encapsulated for tunnel vport 'v': what the
+ * kernel flow cache must know of its route (the MTU that decides between
+ * the fast path and the host stack's fragmentation). */
+static void
+rec_tunnel_prepare(struct fwd_ctx *ctx, const struct vport *v,
+                   const struct dp_packet *p)
+{
+    const struct flow_tnl *tn = &p->md.tunnel;
+    struct tnl_addr dst, src;
+    struct tnl_nexthop nh;
+
+    if (!ctx->rec.on) {
+        return;
+    }
+    memset(&dst, 0, sizeof dst);
+    memset(&src, 0, sizeof src);
+    memcpy(dst.b, &tn->ipv4_dst, 4);
+    memcpy(src.b, &tn->ipv4_src, 4);
+    if (!tn->ipv4_dst || tnl_route_lookup(AF_INET, &dst, &src, &nh)
+        || !nh.resolved || !nh.mtu) {
+        kflow_rec_stop(&ctx->rec);
+        return;
+    }
+    ctx->rec.mtu = nh.mtu;
+    ctx->rec.route_ifindex = nh.ifindex;
+    ctx->rec.tnl_port = v->port_no;
 }
 
 static void
@@ -133,11 +168,24 @@ do_output(void *aux, uint32_t port_no, struct dp_packet *p)
      * (tnl-push.h), a tunnel packet for a local VTEP on its way up an
      * internal port is decapsulated here (tnl-pop.h); both then go on
      * through tnl_emit() instead of crossing the host stack. */
-    if (v->type == OVS_VPORT_TYPE_INTERNAL
-        ? tnl_pop_output(v, p, tnl_emit, ctx)
-        : v->type != OVS_VPORT_TYPE_NETDEV
-          && tnl_push_output(v, p, tnl_emit, ctx)) {
-        return;
+    if (v->type != OVS_VPORT_TYPE_NETDEV) {
+        bool push = v->type != OVS_VPORT_TYPE_INTERNAL;
+        bool done;
+
+        if (push) {
+            rec_tunnel_prepare(ctx, v, p);
+        } else {
+            ctx->rec.route_ifindex = v->ifindex;    /* the VTEP's */
+        }
+        ctx->rec.stage = push ? KFLOW_S_PUSH : KFLOW_S_POP;
+        done = push ? tnl_push_output(v, p, tnl_emit, ctx)
+                    : tnl_pop_output(v, p, tnl_emit, ctx);
+        ctx->rec.stage = 0;
+        if (done) {
+            return;
+        }
+        /* Up the host stack, or through a tunnel socket. */
+        kflow_rec_stop(&ctx->rec);
     }
     queue_output(ctx, v, p);
 }
@@ -146,6 +194,8 @@ static void
 queue_output(struct fwd_ctx *ctx, struct vport *v, struct dp_packet *p)
 {
     struct txq *q = NULL;
+
+    kflow_rec_output(&ctx->rec, v);
     for (int i = 0; i < ctx->n_txq; i++) {
         if (ctx->txq[i].port == v) {
             q = &ctx->txq[i];
@@ -251,10 +301,20 @@ stats_hit(struct fwd_ctx *ctx, struct dp_flow *f, uint32_t bytes,
     ctx->acc[ctx->n_acc++] = (struct flow_acc) { f, 1, tcp_flags, bytes };
 }
 
+/* The recirc action: the kernel flow cache does not follow it. */
+static void
+act_recirc(void *aux, struct dp_packet *p)
+{
+    struct fwd_ctx *ctx = aux;
+
+    kflow_rec_stop(&ctx->rec);
+    do_recirc(aux, p);
+}
+
 static const struct act_ops fwd_act_ops = {
     .output = do_output,
     .userspace = do_userspace,
-    .recirc = do_recirc,
+    .recirc = act_recirc,
     .meter = do_meter,
 };
 
@@ -274,6 +334,7 @@ process_packet(struct fwd_ctx *ctx, struct dp_packet *p,
             : flow_table_lookup(dp->table, key, &n_mask_hit);
     ctx->n_mask_hit += n_mask_hit;
     if (!f) {
+        kflow_rec_stop(&ctx->rec);
         upcall_miss(dp, p, key, ctx->thread);
         dp_packet_free(p);
         return;
@@ -284,6 +345,7 @@ process_packet(struct fwd_ctx *ctx, struct dp_packet *p,
 
     const struct dp_actions *acts =
         atomic_load_explicit(&f->acts, memory_order_consume);
+    kflow_rec_flow(&ctx->rec, f, acts, ntohs(key->tcp_flags));
     if (!acts) {
         dp_packet_free(p);
         return;
@@ -312,7 +374,9 @@ poll_port(struct fwd_thread *t, struct vport *v)
             flow_extract(pkts[i], &keys[i]);
         }
         for (int i = 0; i < n; i++) {
+            kflow_rec_start(&ctx.rec, v, pkts[i]);
             process_packet(&ctx, pkts[i], &keys[i], t->emc);
+            kflow_rec_finish(&ctx.rec);
         }
         txq_flush(&ctx);
         stats_flush(&ctx);

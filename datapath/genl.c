@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hvs/dp-ext.h"
+#include "kflow.h"
 #include "log.h"
 
 LOG_MODULE(genl);
@@ -270,6 +271,12 @@ genl_handle(const struct nlmsghdr *nlh, uint32_t portid, struct reply *r)
     if (mnl_nlmsg_get_payload_len(nlh) < GENL_HDRLEN + f->hdrsize) {
         finish(r, nlh, -EINVAL, "message too short for ovs_header");
         return NULL;
+    }
+    /* Counters in replies (GET, dumps, the last statistics of a deleted
+     * flow) include what the kernel flow cache forwarded.  GET and DEL
+     * have the same numbers in every ovs_* family. */
+    if (dump || g->cmd == OVS_FLOW_CMD_GET || g->cmd == OVS_FLOW_CMD_DEL) {
+        kflow_sync(false);
     }
     if (dump) {
         if (!f->dumpit) {

@@ -9,7 +9,7 @@
 
 #include "csum.h"
 #include "packet.h"
-#include "tnl-route.h"
+#include "tnl-stats.h"
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02

@@ -11,6 +11,7 @@
 #include "csum.h"
 #include "datapath.h"
 #include "packet.h"
+#include "tnl-stats.h"
 #include "vport.h"
 
 static uint16_t
@@ -210,7 +211,14 @@ tnl_pop_output(struct vport *v, struct dp_packet *p, tnl_emit_fn *emit,
     struct vport *t;
     int ofs;
 
-    if (p->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE
+    /* A super-packet here is an encapsulated TCP one (UDP-tunnel GSO from
+     * a kernel sender, e.g. another hvs-dpd's kernel flow cache): the
+     * packet socket reports its inner TCP segmentation with a partial
+     * checksum that starts inside the inner frame, checked below. */
+    uint8_t gso = p->vnet.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+    if ((gso != VIRTIO_NET_HDR_GSO_NONE && gso != VIRTIO_NET_HDR_GSO_TCPV4
+         && gso != VIRTIO_NET_HDR_GSO_TCPV6)
+        || (gso && !(p->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
         || (p->cutlen && p->cutlen < p->len)
         || tnl_pop_parse_outer(f, p->len, &o)
         || !tnl_route_is_local(o.family, &o.dst, v->ifindex)
@@ -224,6 +232,13 @@ tnl_pop_output(struct vport *v, struct dp_packet *p, tnl_emit_fn *emit,
     if (ofs < 0) {
         tnl_count(TNL_C_DECAP_BAD, 1);
         return false;
+    }
+    if (gso && p->vnet.csum_start < (size_t) ofs + ETH_HLEN) {
+        return false;           /* segmentation of the outer packet */
+    }
+    if (gso) {
+        p->vnet.hdr_len = p->vnet.hdr_len > ofs
+                          ? (uint16_t) (p->vnet.hdr_len - ofs) : 0;
     }
     /* Trailing bytes after the IP datagram (Ethernet padding) go too. */
     dp_packet_trim(p, o.end);

@@ -12,6 +12,7 @@
 #include "datapath.h"
 #include "log.h"
 #include "packet.h"
+#include "tnl-stats.h"
 #include "vport.h"
 
 LOG_MODULE(tnl_push);
@@ -190,13 +191,14 @@ push_one(void *ctx_, struct dp_packet *p)
 
     if (hlen < 0) {
         c->errors++;
+        tnl_count(TNL_C_ENCAP_ERR, 1);
         dp_packet_free(p);
         return;
     }
     if (c->nh.mtu
         && p->len + ip_len + udp_len + (size_t) hlen > c->nh.mtu) {
         /* Needs outer fragments: the host stack makes them. */
-        tnl_count(TNL_C_SOCKET, 1);
+        tnl_count(TNL_C_SOCKET_TX, 1);
         c->v->ops->send(c->v, &p, 1);
         return;
     }
@@ -228,6 +230,7 @@ push_one(void *ctx_, struct dp_packet *p)
     size_t inner_len = p->len;
     if (tnl_push_header(p, &pp)) {
         c->errors++;
+        tnl_count(TNL_C_ENCAP_ERR, 1);
         dp_packet_free(p);
         return;
     }
@@ -269,13 +272,13 @@ tnl_push_output(struct vport *v, struct dp_packet *p, tnl_emit_fn *emit,
         memcpy(src.b, &tn->ipv6_src, 16);
     }
     if (tnl_route_lookup(family, &dst, &src, &c.nh)) {
-        tnl_count(TNL_C_SOCKET, 1);
+        tnl_count(TNL_C_SOCKET_TX, 1);
         return false;
     }
     c.egress = port_by_ifindex(v->dp, c.nh.ifindex);
     if (!c.egress || (c.egress->type != OVS_VPORT_TYPE_INTERNAL
                       && c.egress->type != OVS_VPORT_TYPE_NETDEV)) {
-        tnl_count(TNL_C_SOCKET, 1);
+        tnl_count(TNL_C_SOCKET_TX, 1);
         return false;
     }
     c.v = v;

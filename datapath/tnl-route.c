@@ -24,9 +24,11 @@
 #include "datapath.h"
 #include "flow.h"
 #include "fwd.h"
+#include "kflow.h"
 #include "log.h"
 #include "packet.h"
 #include "timeval.h"
+#include "tnl-stats.h"
 #include "vport.h"
 
 LOG_MODULE(tnl_route);
@@ -37,9 +39,6 @@ LOG_MODULE(tnl_route);
 #define HOLD_PKTS 32
 #define HOLD_TIMEOUT_MS 3000
 #define HOLD_RETRY_MS 1000
-
-/* Counter slots: one per thread, as far as they go. */
-#define CNT_SLOTS 64
 
 /* Lookups remembered per thread for the current snapshot. */
 #define CACHE_WAYS 8
@@ -112,14 +111,6 @@ struct hold {
     struct hold_pkt q[HOLD_PKTS];
 };
 
-struct cnt_slot {
-    _Atomic uint64_t c[TNL_C_N];
-} __attribute__((aligned(64)));
-
-static struct cnt_slot counters[CNT_SLOTS];
-static atomic_uint next_slot;
-static _Thread_local int my_slot = -1;
-
 static struct tables *_Atomic published;
 static struct vec links = { .size = sizeof(struct rt_link) };
 static struct vec addrs = { .size = sizeof(struct rt_addr) };
@@ -140,29 +131,6 @@ static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
  * tnl_route_forget() waits for them (their owner must stay alive). */
 static pthread_mutex_t deliver_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct hold holds[HOLD_NBRS];
-
-/* ---- counters ----------------------------------------------------------- */
-
-void
-tnl_count(enum tnl_counter c, uint64_t n)
-{
-    if (my_slot < 0) {
-        my_slot = (int) (atomic_fetch_add(&next_slot, 1) % CNT_SLOTS);
-    }
-    atomic_fetch_add_explicit(&counters[my_slot].c[c], n,
-                              memory_order_relaxed);
-}
-
-uint64_t
-tnl_counter_get(enum tnl_counter c)
-{
-    uint64_t sum = 0;
-
-    for (int i = 0; i < CNT_SLOTS; i++) {
-        sum += atomic_load_explicit(&counters[i].c[c], memory_order_relaxed);
-    }
-    return sum;
-}
 
 /* ---- the mutable tables ------------------------------------------------- */
 
@@ -602,6 +570,8 @@ publish(void)
     COPY(neighs, neighs)
 #undef COPY
     old = atomic_exchange_explicit(&published, t, memory_order_acq_rel);
+    /* Kernel-cache entries carry outer headers made from the old tables. */
+    kflow_tnl_changed();
     if (old) {
         urcu_memb_synchronize_rcu();
         free(old);
@@ -753,6 +723,96 @@ tnl_route_is_local(int family, const struct tnl_addr *addr, int ifindex)
         }
     }
     return false;
+}
+
+/* ---- the operator's view (control thread) ------------------------------ */
+
+static void
+walk_routes(const struct tables *t, tnl_route_info_fn *cb, void *aux)
+{
+    for (size_t i = 0; i < t->n_routes; i++) {
+        const struct rt_route *r = &t->routes[i];
+        struct tnl_route_info ri;
+
+        memset(&ri, 0, sizeof ri);
+        ri.family = r->family;
+        ri.dst = r->dst;
+        ri.dst_len = r->dst_len;
+        ri.has_gw = r->has_gw;
+        ri.gw = r->gw;
+        ri.ifindex = r->oif;
+        ri.priority = r->prio;
+        if (r->has_prefsrc) {
+            ri.src = r->prefsrc;
+            ri.has_src = true;
+        } else {
+            /* The source lookup_slow() would choose. */
+            const struct rt_addr *a = first_addr(t, r->family, r->oif);
+
+            if (a) {
+                ri.src = a->a;
+                ri.has_src = true;
+            }
+        }
+        cb(&ri, aux);
+    }
+}
+
+static void
+walk_neighs(const struct tables *t, tnl_neigh_info_fn *cb, void *aux)
+{
+    for (size_t i = 0; i < t->n_neighs; i++) {
+        const struct rt_neigh *n = &t->neighs[i];
+        struct tnl_neigh_info ni;
+
+        memset(&ni, 0, sizeof ni);
+        ni.family = n->family;
+        ni.addr = n->a;
+        ni.ifindex = n->ifindex;
+        ni.state = n->state;
+        ni.usable = n->has_mac && n->state & NUD_USABLE;
+        if (ni.usable) {
+            memcpy(ni.mac, n->mac, 6);
+        }
+        cb(&ni, aux);
+    }
+}
+
+int
+tnl_route_walk(tnl_route_info_fn *route_cb, tnl_neigh_info_fn *neigh_cb,
+               void *aux)
+{
+    const struct tables *t;
+    int err = 0;
+
+    urcu_memb_read_lock();
+    t = atomic_load_explicit(&published, memory_order_acquire);
+    if (!t) {
+        err = -ENODEV;
+    } else {
+        if (route_cb) {
+            walk_routes(t, route_cb, aux);
+        }
+        if (neigh_cb) {
+            walk_neighs(t, neigh_cb, aux);
+        }
+    }
+    urcu_memb_read_unlock();
+    return err;
+}
+
+void
+tnl_route_held(unsigned *n_pkts, unsigned *n_nbrs)
+{
+    *n_pkts = *n_nbrs = 0;
+    pthread_mutex_lock(&hold_mu);
+    for (int i = 0; i < HOLD_NBRS; i++) {
+        if (holds[i].used) {
+            ++*n_nbrs;
+            *n_pkts += (unsigned) holds[i].n;
+        }
+    }
+    pthread_mutex_unlock(&hold_mu);
 }
 
 /* ---- held packets ------------------------------------------------------- */
@@ -973,44 +1033,6 @@ holds_pending(void)
 
 /* ---- the thread --------------------------------------------------------- */
 
-/* Logs the fast-path counters when they changed, at most every few
- * seconds: the operator's (and the tests') view of which path the tunnel
- * traffic took. */
-static void
-log_counters(bool force)
-{
-    static const char *names[TNL_C_N] = {
-        "encap", "decap", "socket", "held", "hold_drop", "unreachable",
-        "decap_bad", "gro_segs", "gro_pkts",
-    };
-    static uint64_t last[TNL_C_N], last_ms;
-    uint64_t now = time_msec(), v[TNL_C_N];
-    bool changed = false;
-    char line[384];
-    size_t ofs = 0;
-
-    if (!force && now - last_ms < 2000) {
-        return;
-    }
-    for (int i = 0; i < TNL_C_N; i++) {
-        v[i] = tnl_counter_get(i);
-        changed |= v[i] != last[i];
-    }
-    if (!changed) {
-        return;
-    }
-    last_ms = now;
-    for (int i = 0; i < TNL_C_N; i++) {
-        last[i] = v[i];
-        ofs += (size_t) snprintf(line + ofs, sizeof line - ofs, " %s=%llu",
-                                 names[i], (unsigned long long) v[i]);
-        if (ofs >= sizeof line) {
-            break;
-        }
-    }
-    LOG_INFO("tunnel fast path:%s", line);
-}
-
 static void *
 thread_main(void *arg)
 {
@@ -1063,9 +1085,7 @@ thread_main(void *arg)
             publish();
         }
         service_holds();
-        log_counters(false);
     }
-    log_counters(true);
     urcu_memb_unregister_thread();
     return NULL;
 }

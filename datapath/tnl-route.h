@@ -71,20 +71,40 @@ void tnl_route_hold(const struct tnl_nexthop *nh, struct dp_packet *p,
 /* Drops the packets held for tunnel vport 'owner' (before it is freed). */
 void tnl_route_forget(const struct vport *owner);
 
-/* Fast-path counters, summed over threads. */
-enum tnl_counter {
-    TNL_C_ENCAP,                /* encapsulated natively */
-    TNL_C_DECAP,                /* decapsulated natively */
-    TNL_C_SOCKET,               /* left to the host-socket path */
-    TNL_C_HELD,                 /* held for a neighbour */
-    TNL_C_HOLD_DROP,            /* dropped from (or for) a full queue */
-    TNL_C_UNREACH,              /* no route, unresolved neighbour */
-    TNL_C_DECAP_BAD,            /* fast-decap candidates dropped */
-    TNL_C_GRO_SEGS,             /* segments merged (tnl-gro.h) */
-    TNL_C_GRO_PKTS,             /* super-packets they became */
-    TNL_C_N
+/* For the operator (tnl-appctl.c): copies of the mirrored entries. */
+struct tnl_route_info {
+    int family;                 /* AF_INET, AF_INET6 */
+    struct tnl_addr dst;
+    uint8_t dst_len;
+    bool has_gw, has_src;
+    struct tnl_addr gw;
+    struct tnl_addr src;        /* the preferred source, or the egress
+                                 * interface's address that a lookup
+                                 * would take */
+    int ifindex;                /* egress interface */
+    uint32_t priority;
 };
-void tnl_count(enum tnl_counter c, uint64_t n);
-uint64_t tnl_counter_get(enum tnl_counter c);
+
+struct tnl_neigh_info {
+    int family;
+    struct tnl_addr addr;
+    int ifindex;
+    uint16_t state;             /* NUD_* */
+    bool usable;                /* a lookup would take its MAC */
+    uint8_t mac[6];             /* if 'usable' */
+};
+
+typedef void tnl_route_info_fn(const struct tnl_route_info *, void *aux);
+typedef void tnl_neigh_info_fn(const struct tnl_neigh_info *, void *aux);
+
+/* Visits every route ('route_cb', may be NULL) and every neighbour
+ * ('neigh_cb', may be NULL) of the snapshot forwarding uses now.  Returns
+ * 0, or -ENODEV when nothing is mirrored (no tunnel vport).  The caller
+ * must be an RCU-registered thread outside a read-side section. */
+int tnl_route_walk(tnl_route_info_fn *route_cb, tnl_neigh_info_fn *neigh_cb,
+                   void *aux);
+
+/* Packets held now and the neighbours they wait for. */
+void tnl_route_held(unsigned *n_pkts, unsigned *n_nbrs);
 
 #endif /* HVS_TNL_ROUTE_H */

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "ingress-guard.h"
+#include "kflow.h"
 #include "packet.h"
 #include "tnl-gro.h"
 
@@ -726,6 +727,11 @@ netdev_close(struct vport *v)
     if (nd && nd->guard_fd >= 0) {
         close(nd->guard_fd);
     }
+    if (v->kflow) {
+        /* Entries may send to this port or come from it. */
+        v->kflow = false;
+        kflow_flush();
+    }
     if (v->fd >= 0) {
         close(v->fd);
         v->fd = -1;
@@ -764,8 +770,13 @@ netdev_open(struct vport *v, const char **reason)
         return err;
     }
     /* The port belongs to the datapath now, as with the kernel module:
-     * the host stack no longer sees what arrives on it. */
-    nd->guard_fd = ingress_guard_attach(v->ifindex, v->name);
+     * the host stack no longer sees what arrives on it.  With the kernel
+     * flow cache, its program is the guard (and forwards what it knows). */
+    nd->guard_fd = kflow_port_attach(v, fd);
+    v->kflow = nd->guard_fd >= 0;
+    if (!v->kflow) {
+        nd->guard_fd = ingress_guard_attach(v->ifindex, v->name);
+    }
     v->tx_csum_offload = true;
     v->tx_tso = true;
     return 0;

@@ -51,12 +51,14 @@
 
 #include "csum.h"
 #include "hash.h"
+#include "kflow.h"
 #include "log.h"
 #include "offload.h"
 #include "packet.h"
 #include "tnl-pop.h"
 #include "tnl-push.h"
 #include "tnl-route.h"
+#include "tnl-stats.h"
 
 LOG_MODULE(tunnel);
 
@@ -155,6 +157,7 @@ struct tnl_rx {
 struct tunnel {
     struct tnl_port_cfg cfg;    /* for the fast path (tnl-push, tnl-pop) */
     bool route_ref;             /* holds a tnl_route_ref() */
+    bool kflow_port;            /* told kflow_tnl_port_add() */
     const struct tnl_proto *proto;
     uint16_t dst_port;          /* host order; 0 for GRE */
     bool gbp;                   /* VXLAN group policy extension */
@@ -648,10 +651,12 @@ tnl_recv(struct vport *v, struct dp_packet **pkts, int n)
 
     struct vport_stats *st = &v->stats;
     if (out) {
+        tnl_count(TNL_C_SOCKET_RX, (uint64_t) out);
         atomic_fetch_add_explicit(&st->rx_packets, out, memory_order_relaxed);
         atomic_fetch_add_explicit(&st->rx_bytes, bytes, memory_order_relaxed);
     }
     if (bad) {
+        tnl_count(TNL_C_SOCKET_RX_BAD, bad);
         atomic_fetch_add_explicit(&st->rx_errors, bad, memory_order_relaxed);
     }
     if (lost) {
@@ -1265,6 +1270,9 @@ tnl_close(struct vport *v)
         tnl_route_forget(v);
         tnl_route_unref();
     }
+    if (t->kflow_port) {
+        kflow_tnl_port_del(t->dst_port);
+    }
     for (int pool = 0; pool < TX_POOLS; pool++) {
         for (int i = 0; i < TX_SOCKS; i++) {
             if (t->tx[pool][i] >= 0) {
@@ -1322,6 +1330,11 @@ tnl_open(struct vport *v, const struct tnl_proto *proto,
     if (proto->default_port) {
         LOG_INFO("%s: %s tunnel on UDP port %u", v->name, proto->name,
                  t->dst_port);
+    }
+    if (proto->type == OVS_VPORT_TYPE_VXLAN && t->route_ref) {
+        /* The kernel flow cache decapsulates this port's packets. */
+        kflow_tnl_port_add(t->dst_port);
+        t->kflow_port = true;
     }
     return 0;
 }

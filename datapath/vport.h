@@ -51,6 +51,7 @@ struct vport {
     bool tx_csum_offload;
     bool tx_tso;
     uint32_t mtu;               /* largest frame payload w/o GSO */
+    bool kflow;                 /* the kernel flow cache is attached */
     struct vport_upcall_pids *_Atomic upcall_pids;
     struct vport_stats stats;
     void *priv;                 /* type-specific state */

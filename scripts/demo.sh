@@ -111,6 +111,9 @@ ip netns exec ${P}hv1 env HVS_RUNDIR=$R/hv1 LD_PRELOAD=$BUILD/shim/libhvs-nlshim
 step "Proof: hv1's datapath ports and counters"
 ip netns exec ${P}hv1 env HVS_RUNDIR=$R/hv1 LD_PRELOAD=$BUILD/shim/libhvs-nlshim.so \
     ovs-dpctl show -s 2>/dev/null | sed 's/^/   /'
+step "Proof: hv1's tunnel counters (ovs-appctl on hvs-dpd's control socket)"
+ip netns exec ${P}hv1 ovs-appctl -t $R/hv1/hvs-dpd.ctl tnl/stats \
+    | tee $R/tnl-stats.txt | sed 's/^/   /'
 step "Proof: one encapsulated packet on hv2's underlay"
 sed 's/^/   /' $R/capture.txt
 
@@ -119,7 +122,8 @@ if grep -q " 0% packet loss" $R/ping.txt && ! grep -q duplicates $R/ping.txt; th
     say "vm1 (hv1) reached vm2 (hv2) through hvs with VXLAN key 42: $(grep -o '[0-9]* received' $R/ping.txt), no duplicates"
     tcp=$(grep -o '[0-9.]* Mbits/sec' $R/tcp.txt)
     [ -n "$tcp" ] && say "TCP vm1 -> vm2 across the tunnel: $tcp"
-    fp=$(grep -h "tunnel fast path" $R/hv1/hvs-dpd.log | tail -1 | grep -o 'encap=[0-9]* decap=[0-9]*')
+    fp=$(awk '$1 == "encap:" { e = $2 } $1 == "decap:" { d = $2 }
+              END { if (e != "") print "encap=" e " decap=" d }' $R/tnl-stats.txt)
     [ -n "$fp" ] && say "hv1's datapath built and stripped the outer headers itself ($fp packets), without the host stack"
     RC=0
 else

@@ -3,9 +3,9 @@
 # one `apt-get update`, then one `apt-get install -y`.
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
-libmnl-dev liburcu-dev libjansson-dev libevent-dev libcmocka-dev
+libmnl-dev liburcu-dev libbpf-dev libjansson-dev libevent-dev libcmocka-dev
 python3 python3-pytest python3-scapy iproute2 iputils-ping iperf3 ethtool
-tcpdump netcat-openbsd strace procps kmod
+tcpdump netcat-openbsd strace procps kmod groff-base
 openvswitch-common openvswitch-switch python3-openvswitch python3-os-ken"
 missing=""
 for p in $PKGS; do

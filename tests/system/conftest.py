@@ -2,6 +2,7 @@
 prefix that are always removed, and hvs daemons started inside them."""
 import itertools
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -88,10 +89,14 @@ class Dpd:
         self.rundir = tempfile.mkdtemp(prefix="hvs-test-")
         self.sock = os.path.join(self.rundir, "datapath.sock")
         self.log = os.path.join(self.rundir, "hvs-dpd.log")
+        self.ctl = os.path.join(self.rundir, "hvs-dpd.ctl")
         self.stderr = open(os.path.join(self.rundir, "stderr"), "w+")
+        # HVS_TEST_DPD_ARGS: flags for every hvs-dpd the tests start
+        # (e.g. --kernel-cache, to run the whole suite with it).
+        extra = os.environ.get("HVS_TEST_DPD_ARGS", "").split()
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", ns, DPD, "--rundir=" + self.rundir,
-             "--log-file=" + self.log] + list(args),
+             "--log-file=" + self.log] + list(args) + extra,
             stdout=subprocess.DEVNULL, stderr=self.stderr)
         deadline = time.time() + 20
         while not os.path.exists(self.sock):
@@ -115,11 +120,25 @@ class Dpd:
     def client(self):
         return hvsnl.Client(self.sock)
 
+    def appctl(self, *args, check=True):
+        """Debian's ovs-appctl on hvs-dpd's control socket."""
+        return run(["ovs-appctl", "-t", self.ctl] + list(args), ns=self.ns,
+                   check=check)
+
+    def tnl_stats(self):
+        """`tnl/stats` as a dict of counter name to value."""
+        out = self.appctl("tnl/stats").stdout
+        return {k: int(v) for k, v in
+                re.findall(r"^\s+(\w+): (\d+)$", out, re.M)}
+
     def alive(self):
         return self.proc.poll() is None
 
     def stop(self):
-        """Stops the daemon; returns its exit status and stderr."""
+        """Stops the daemon; returns its exit status and stderr (again
+        when called again)."""
+        if getattr(self, "stopped", None):
+            return self.stopped
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -129,7 +148,8 @@ class Dpd:
                 self.proc.wait()
         err = self.read_stderr()
         self.stderr.close()
-        return self.proc.returncode, err
+        self.stopped = (self.proc.returncode, err)
+        return self.stopped
 
     def cleanup(self):
         shutil.rmtree(self.rundir, ignore_errors=True)
@@ -265,9 +285,9 @@ class Switch:
 def switch_factory(topo, dpd_factory):
     made = []
 
-    def make(ovsdb="debian", name="sw"):
+    def make(ovsdb="debian", name="sw", dpd_args=()):
         sw = topo.ns(name)
-        d = dpd_factory(sw)
+        d = dpd_factory(sw, dpd_args)
         s = Switch(d, ovsdb)
         made.append(s)
         return s

@@ -28,18 +28,13 @@ def tap_counters(ns, dev):
 
 
 def fastpath_counters(dpd, want=None, timeout=6.0):
-    """The last 'tunnel fast path:' line of hvs-dpd's log (written at most
-    every 2 s while the counters change), as a dict; waits until 'want'
-    (a function of the dict) holds or the time is up."""
+    """hvs-dpd's tunnel counters (`ovs-appctl tnl/stats`) as a dict;
+    waits until 'want' (a function of the dict) holds or the time is up:
+    held packets are counted when the neighbour resolves or gives up."""
     deadline = time.time() + timeout
     while True:
-        c = {}
-        if os.path.exists(dpd.log):
-            lines = [l for l in open(dpd.log) if "tunnel fast path:" in l]
-            if lines:
-                c = {k: int(v) for k, v in
-                     re.findall(r"(\w+)=(\d+)", lines[-1])}
-        if not want or (c and want(c)) or time.time() > deadline:
+        c = dpd.tnl_stats()
+        if not want or want(c) or time.time() > deadline:
             return c
         time.sleep(0.25)
 
