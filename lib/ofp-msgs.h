@@ -85,6 +85,7 @@ typedef uint32_t ofperr;
 #define OFPERR_BAD_REQ_LEN             OFPERR(1, 6)
 #define OFPERR_BAD_REQ_BUFFER_UNKNOWN  OFPERR(1, 8)
 #define OFPERR_BAD_REQ_TABLE_ID        OFPERR(1, 9)
+#define OFPERR_BAD_REQ_IS_SLAVE        OFPERR(1, 10)
 #define OFPERR_BAD_REQ_PORT            OFPERR(1, 11)
 #define OFPERR_BAD_ACT_TYPE            OFPERR(2, 0)
 #define OFPERR_BAD_ACT_LEN             OFPERR(2, 1)

@@ -1733,6 +1733,25 @@ handle_queue_get_config(struct conn *c, const struct ofp_msg *m)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
+/* The messages that change the switch or send packets, which a slave
+ * controller may not send (Open vSwitch refuses exactly these). */
+static bool
+changes_switch(enum ofptype type)
+{
+    switch (type) {
+    case OFPTYPE_FLOW_MOD:
+    case OFPTYPE_NXT_FLOW_MOD:
+    case OFPTYPE_GROUP_MOD:
+    case OFPTYPE_METER_MOD:
+    case OFPTYPE_PORT_MOD:
+    case OFPTYPE_TABLE_MOD:
+    case OFPTYPE_PACKET_OUT:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void
 handle_msg(struct conn *c, const uint8_t *data, size_t len)
 {
@@ -1754,6 +1773,10 @@ handle_msg(struct conn *c, const uint8_t *data, size_t len)
         m.data = data;
         m.length = len;
         send_error(c, &m, err);
+        return;
+    }
+    if (c->role == ROLE_SLAVE && changes_switch(m.type)) {
+        send_error(c, &m, OFPERR_BAD_REQ_IS_SLAVE);
         return;
     }
     switch (m.type) {

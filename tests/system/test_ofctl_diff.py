@@ -1485,3 +1485,51 @@ def test_malformed_same_as_ovs(topo, switch_factory, real_ovs):
             diffs.append("%s (OpenFlow 0x%02x): hvs %s, ovs %s"
                          % (name, version, h, o))
     assert not diffs, "\n".join(diffs)
+
+
+def _as_slave(sw):
+    """Becomes a slave on 'sw' (OpenFlow 1.3), then sends one message of
+    each kind that changes the switch or sends packets, and a
+    set-config; returns (xid, type, error) of every reply."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(5)
+    sock.connect(os.path.join(sw.rundir, "br0.mgmt"))
+    sock.sendall(_msg(4, 0, struct.pack("!HHI", 1, 8, 1 << 4), 1))
+    assert _recv_msg(sock)
+    msgs = [
+        (24, struct.pack("!I4xQ", 3, 0)),                   # role: slave
+        (14, _of13_flow_mod(b"", b"")),
+        (29, _meter_mod(0, 2, 42, DROP10)),
+        (15, _of13_group_mod(0, 0, 42, b"")),
+        (16, struct.pack("!I4x6s2xIII4x", 1, b"\0" * 6, 0, 1, 0)),
+        (13, struct.pack("!IIH6x", 0xffffffff, 0xfffffffd, 0)
+         + b"\0" * 14),
+        (17, struct.pack("!B3xI", 0, 0)),                   # table-mod
+        (9, struct.pack("!HH", 0, 128)),                    # set-config
+    ]
+    sock.sendall(b"".join(_msg(4, t, b, 2 + i)
+                          for i, (t, b) in enumerate(msgs))
+                 + _msg(4, 2, b"", 99))
+    got = []
+    while True:
+        m = _recv_msg(sock)
+        if m is None or m[1] == 3:
+            break
+        xid = struct.unpack("!I", m[4:8])[0]
+        got.append((xid, m[1], m[8:12].hex() if m[1] == 1 else ""))
+    sock.close()
+    return got
+
+
+def test_slave_refused_same_as_ovs(topo, switch_factory, real_ovs):
+    """A slave controller may change nothing: flow-, group-, meter-,
+    port- and table-mods and packet-outs get IS_SLAVE, as from Open
+    vSwitch, and the flow table stays as it was."""
+    pair, _ = make_pair(topo, switch_factory, real_ovs, "OpenFlow13")
+    h, o = _as_slave(pair.hvs), _as_slave(pair.ovs)
+    assert h == o, (h, o)
+    assert sum(1 for x in h if x[2] == "0001000a") == 6, h
+    pair.both("dump-flows")
+    pair.both("dump-meters")
+    pair.check()
+
