@@ -110,7 +110,7 @@ handle_upcall(struct handler *h, struct dpif_upcall *u)
         return;
     }
     pthread_rwlock_rdlock(&xlate_lock);
-    xlate(xlate_cfg, &u->key, true, time_msec() / 1000, xo);
+    xlate_upcall(xlate_cfg, &u->key, u->len, time_msec() / 1000, xo);
     pthread_rwlock_unlock(&xlate_lock);
 
     if (u->cmd == OVS_PACKET_CMD_MISS) {

@@ -58,6 +58,7 @@ struct ctx {
     uint64_t credit_packets;    /* statistics for every rule hit */
     uint64_t credit_bytes, credit_used_ms;
     uint8_t credit_tcp_flags;   /* what the datapath flow has seen */
+    uint64_t upcall_bytes;      /* the upcalled packet's length */
     struct rule *rule;          /* the rule being executed, if any */
     struct ofpacts action_set;
 };
@@ -921,18 +922,18 @@ static void
 credit_group(struct ctx *c, struct group *g, size_t bucket)
 {
     uint64_t packets = c->credit_packets + (c->learn ? 1 : 0);
+    uint64_t bytes = c->credit_bytes + (c->learn ? c->upcall_bytes : 0);
 
     if (!packets) {
         return;
     }
     atomic_fetch_add_explicit(&g->stats.packets, packets,
                               memory_order_relaxed);
-    atomic_fetch_add_explicit(&g->stats.bytes, c->credit_bytes,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&g->stats.bytes, bytes, memory_order_relaxed);
     atomic_fetch_add_explicit(&g->bucket_stats[bucket].packets, packets,
                               memory_order_relaxed);
-    atomic_fetch_add_explicit(&g->bucket_stats[bucket].bytes,
-                              c->credit_bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&g->bucket_stats[bucket].bytes, bytes,
+                              memory_order_relaxed);
 }
 
 /* Runs bucket 'i' of 'g'.  With 'isolate', inside a datapath clone()
@@ -1231,6 +1232,8 @@ do_table(struct ctx *c, uint8_t table)
     }
     if (c->learn) {
         atomic_fetch_add_explicit(&r->n_packets, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&r->n_bytes, c->upcall_bytes,
+                                  memory_order_relaxed);
         atomic_store_explicit(&r->used_ms, c->now * 1000,
                               memory_order_relaxed);
     }
@@ -1285,12 +1288,13 @@ run_action_set(struct ctx *c)
 static void
 xlate__(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
         uint64_t now, struct xlate_out *out, const uint64_t credit[4],
-        struct trace_node *trace, struct ofp_fields *final)
+        struct trace_node *trace, struct ofp_fields *final, size_t len)
 {
     struct ctx c;
 
     memset(&c, 0, sizeof c);
     c.tnode = trace;
+    c.upcall_bytes = len;
     if (credit) {
         c.credit_packets = credit[0];
         c.credit_bytes = credit[1];
@@ -1377,7 +1381,14 @@ void
 xlate(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
       uint64_t now, struct xlate_out *out)
 {
-    xlate__(cfg, key, learn, now, out, NULL, NULL, NULL);
+    xlate__(cfg, key, learn, now, out, NULL, NULL, NULL, 0);
+}
+
+void
+xlate_upcall(const struct xlate_cfg *cfg, const struct flow_key *key,
+             size_t len, uint64_t now, struct xlate_out *out)
+{
+    xlate__(cfg, key, true, now, out, NULL, NULL, NULL, len);
 }
 
 void
@@ -1385,7 +1396,7 @@ xlate_trace(const struct xlate_cfg *cfg, const struct flow_key *key,
             uint64_t now, struct xlate_out *out,
             struct trace_node *bridge_node, struct ofp_fields *final)
 {
-    xlate__(cfg, key, false, now, out, NULL, bridge_node, final);
+    xlate__(cfg, key, false, now, out, NULL, bridge_node, final, 0);
 }
 
 void
@@ -1394,7 +1405,8 @@ xlate_credit(const struct xlate_cfg *cfg, const struct flow_key *key,
              uint8_t tcp_flags, struct xlate_out *scratch)
 {
     const uint64_t credit[4] = { packets, bytes, used_ms, tcp_flags };
-    xlate__(cfg, key, false, used_ms / 1000, scratch, credit, NULL, NULL);
+    xlate__(cfg, key, false, used_ms / 1000, scratch, credit, NULL, NULL,
+            0);
 }
 
 bool

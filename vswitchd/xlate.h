@@ -47,6 +47,10 @@ struct xlate_out {
  * time 'now' (seconds); revalidation translates without learning. */
 void xlate(const struct xlate_cfg *cfg, const struct flow_key *key,
            bool learn, uint64_t now, struct xlate_out *out);
+/* xlate() with learning for an upcalled packet of 'len' bytes, which the
+ * rules (and groups) it hits count. */
+void xlate_upcall(const struct xlate_cfg *cfg, const struct flow_key *key,
+                  size_t len, uint64_t now, struct xlate_out *out);
 
 /* Adds 'packets' and 'bytes', used at 'used_ms' (CLOCK_MONOTONIC), to
  * the counters of every OpenFlow rule that translating 'key' hits: the
