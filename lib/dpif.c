@@ -18,6 +18,7 @@ struct dpif {
     int ifindex;
     struct nl_sock *sock;
     uint16_t dp_family, vport_family, flow_family, packet_family;
+    int meter_family;           /* 0: not looked up yet; <0: absent */
     uint32_t vport_mcgroup;
     struct nl_sock *handlers[MAX_HANDLERS];
     unsigned n_handlers;
@@ -148,6 +149,7 @@ dpif_clone(const struct dpif *src, struct dpif **dpifp)
     d->vport_family = src->vport_family;
     d->flow_family = src->flow_family;
     d->packet_family = src->packet_family;
+    d->meter_family = src->meter_family;
     d->vport_mcgroup = src->vport_mcgroup;
     *dpifp = d;
     return 0;
@@ -220,6 +222,156 @@ int
 dpif_destroy(struct dpif *d)
 {
     struct nlmsghdr *nlh = start(d, d->dp_family, 0, OVS_DP_CMD_DEL);
+    return nl_sock_transact(d->sock, nlh, NULL, NULL);
+}
+
+/* ---- meters --------------------------------------------------------------- */
+
+/* The meter family is optional (a datapath may have no meters), so it is
+ * looked up on first use rather than at open. */
+static int
+meter_family(struct dpif *d)
+{
+    if (!d->meter_family) {
+        int id = nl_lookup_family(d->sock, OVS_METER_FAMILY, NULL, NULL);
+        d->meter_family = id > 0 ? id : -1;
+    }
+    return d->meter_family;
+}
+
+static int
+meter_features_cb(const struct nlmsghdr *nlh, void *aux)
+{
+    struct dpif_meter_features *f = aux;
+    const struct nlattr *a, *band, *ba;
+
+    mnl_attr_for_each(a, nlh, GENL_HDRLEN + sizeof(struct ovs_header)) {
+        size_t len = mnl_attr_get_payload_len(a);
+        switch (mnl_attr_get_type(a)) {
+        case OVS_METER_ATTR_MAX_METERS:
+            f->max_meters = len >= 4 ? mnl_attr_get_u32(a) : 0;
+            break;
+        case OVS_METER_ATTR_MAX_BANDS:
+            f->max_bands = len >= 4 ? mnl_attr_get_u32(a) : 0;
+            break;
+        case OVS_METER_ATTR_BANDS:
+            mnl_attr_for_each_nested(band, a) {
+                mnl_attr_for_each_nested(ba, band) {
+                    if (mnl_attr_get_type(ba) == OVS_BAND_ATTR_TYPE
+                        && mnl_attr_get_payload_len(ba) >= 4
+                        && mnl_attr_get_u32(ba) < 32) {
+                        f->band_types |= 1u << mnl_attr_get_u32(ba);
+                    }
+                }
+            }
+            break;
+        }
+    }
+    return 0;
+}
+
+int
+dpif_meter_features(struct dpif *d, struct dpif_meter_features *f)
+{
+    int family = meter_family(d);
+
+    memset(f, 0, sizeof *f);
+    if (family < 0) {
+        return -EOPNOTSUPP;
+    }
+    return nl_sock_transact(d->sock, start(d, family, NLM_F_ECHO,
+                                           OVS_METER_CMD_FEATURES),
+                            meter_features_cb, f);
+}
+
+int
+dpif_meter_set(struct dpif *d, uint32_t id, bool kbps,
+               const struct dpif_meter_band *bands, size_t n_bands)
+{
+    int family = meter_family(d);
+
+    if (family < 0) {
+        return -EOPNOTSUPP;
+    }
+    struct nlmsghdr *nlh = start(d, family, NLM_F_ECHO, OVS_METER_CMD_SET);
+    mnl_attr_put_u32(nlh, OVS_METER_ATTR_ID, id);
+    if (kbps) {
+        mnl_attr_put(nlh, OVS_METER_ATTR_KBPS, 0, NULL);
+    }
+    struct nlattr *nest = mnl_attr_nest_start(nlh, OVS_METER_ATTR_BANDS);
+    for (size_t i = 0; i < n_bands; i++) {
+        struct nlattr *b = mnl_attr_nest_start(nlh, OVS_BAND_ATTR_UNSPEC);
+        mnl_attr_put_u32(nlh, OVS_BAND_ATTR_TYPE, bands[i].type);
+        mnl_attr_put_u32(nlh, OVS_BAND_ATTR_RATE, bands[i].rate);
+        mnl_attr_put_u32(nlh, OVS_BAND_ATTR_BURST, bands[i].burst);
+        mnl_attr_nest_end(nlh, b);
+    }
+    mnl_attr_nest_end(nlh, nest);
+    return nl_sock_transact(d->sock, nlh, NULL, NULL);
+}
+
+static int
+meter_stats_cb(const struct nlmsghdr *nlh, void *aux)
+{
+    struct dpif_meter_stats *s = aux;
+    const struct nlattr *a, *band, *ba;
+    struct ovs_flow_stats st;
+
+    mnl_attr_for_each(a, nlh, GENL_HDRLEN + sizeof(struct ovs_header)) {
+        switch (mnl_attr_get_type(a)) {
+        case OVS_METER_ATTR_STATS:
+            if (mnl_attr_get_payload_len(a) >= sizeof st) {
+                /* Attributes are only 4-byte aligned. */
+                memcpy(&st, mnl_attr_get_payload(a), sizeof st);
+                s->packets = st.n_packets;
+                s->bytes = st.n_bytes;
+            }
+            break;
+        case OVS_METER_ATTR_BANDS:
+            mnl_attr_for_each_nested(band, a) {
+                if (s->n_bands == DPIF_METER_MAX_BANDS) {
+                    break;
+                }
+                struct dpif_meter_band_stats *bs = &s->bands[s->n_bands++];
+                mnl_attr_for_each_nested(ba, band) {
+                    if (mnl_attr_get_type(ba) == OVS_BAND_ATTR_STATS
+                        && mnl_attr_get_payload_len(ba) >= sizeof st) {
+                        memcpy(&st, mnl_attr_get_payload(ba), sizeof st);
+                        bs->packets = st.n_packets;
+                        bs->bytes = st.n_bytes;
+                    }
+                }
+            }
+            break;
+        }
+    }
+    return 0;
+}
+
+int
+dpif_meter_get(struct dpif *d, uint32_t id, struct dpif_meter_stats *s)
+{
+    int family = meter_family(d);
+
+    memset(s, 0, sizeof *s);
+    if (family < 0) {
+        return -EOPNOTSUPP;
+    }
+    struct nlmsghdr *nlh = start(d, family, NLM_F_ECHO, OVS_METER_CMD_GET);
+    mnl_attr_put_u32(nlh, OVS_METER_ATTR_ID, id);
+    return nl_sock_transact(d->sock, nlh, meter_stats_cb, s);
+}
+
+int
+dpif_meter_del(struct dpif *d, uint32_t id)
+{
+    int family = meter_family(d);
+
+    if (family < 0) {
+        return -EOPNOTSUPP;
+    }
+    struct nlmsghdr *nlh = start(d, family, NLM_F_ECHO, OVS_METER_CMD_DEL);
+    mnl_attr_put_u32(nlh, OVS_METER_ATTR_ID, id);
     return nl_sock_transact(d->sock, nlh, NULL, NULL);
 }
 

@@ -103,6 +103,33 @@ int dpif_execute(struct dpif *, const struct nlattr *key_attr,
                  const void *packet, size_t len, const void *actions,
                  size_t actions_len);
 
+/* Meters, through the ovs_meter family.  A datapath without the family
+ * has no meters: then every call returns -EOPNOTSUPP. */
+#define DPIF_METER_MAX_BANDS 8
+struct dpif_meter_features {
+    uint32_t max_meters, max_bands;
+    uint32_t band_types;        /* 1 << OVS_METER_BAND_TYPE_* */
+};
+struct dpif_meter_band {
+    uint32_t type;              /* OVS_METER_BAND_TYPE_* */
+    uint32_t rate, burst;       /* kbit/s and kbit, or packets */
+};
+struct dpif_meter_stats {
+    uint64_t packets, bytes;
+    uint32_t n_bands;
+    struct dpif_meter_band_stats {
+        uint64_t packets, bytes;
+    } bands[DPIF_METER_MAX_BANDS];
+};
+int dpif_meter_features(struct dpif *, struct dpif_meter_features *);
+/* Creates or replaces meter 'id' (a new meter counts from zero). */
+int dpif_meter_set(struct dpif *, uint32_t id, bool kbps,
+                   const struct dpif_meter_band *, size_t n_bands);
+/* The counters of meter 'id' ('*s' zeroed first); -ENOENT if none. */
+int dpif_meter_get(struct dpif *, uint32_t id, struct dpif_meter_stats *s);
+/* Deletes meter 'id'; succeeds when there was none. */
+int dpif_meter_del(struct dpif *, uint32_t id);
+
 /* Upcall sockets: 'n' handler sockets whose port ids become the
  * datapath's per-CPU upcall pids. */
 int dpif_handlers_set(struct dpif *, unsigned n);

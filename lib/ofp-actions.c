@@ -23,12 +23,13 @@ enum {
 enum {
     NXAST_RESUBMIT = 1, NXAST_REG_MOVE = 6, NXAST_REG_LOAD = 7,
     NXAST_RESUBMIT_TABLE = 14, NXAST_LEARN = 16, NXAST_DEC_TTL = 18,
-    NXAST_GROUP = 40,
+    NXAST_FIN_TIMEOUT = 19,
+    NXAST_WRITE_METADATA = 22, NXAST_REG_LOAD2 = 33, NXAST_GROUP = 40,
 };
 /* OpenFlow 1.3 instruction types. */
 enum {
     OFPIT_GOTO_TABLE = 1, OFPIT_WRITE_METADATA = 2, OFPIT_WRITE_ACTIONS = 3,
-    OFPIT_APPLY_ACTIONS = 4, OFPIT_CLEAR_ACTIONS = 5,
+    OFPIT_APPLY_ACTIONS = 4, OFPIT_CLEAR_ACTIONS = 5, OFPIT_METER = 6,
 };
 
 void
@@ -189,6 +190,69 @@ decode_reg_move(struct ofp_rd *r, size_t len, struct ofpacts *out)
     return 0;
 }
 
+/* Whether NXAST_REG_LOAD2 (a set-field) may write field 'id': not the
+ * fields that say what the packet is (its type, its IP protocol) or
+ * that only describe it. */
+static bool
+load2_writable(int id)
+{
+    return id != MF_ETH_TYPE && id != MF_IP_PROTO && id != MF_TCP_FLAGS;
+}
+
+/* NXAST_REG_LOAD2: after the 10-byte header, one OXM or NXM entry (field
+ * header, value, optional mask), then zeros to a multiple of 8.  The
+ * errors are Open vSwitch's, field by field. */
+static ofperr
+decode_reg_load2(struct ofp_rd *r, size_t len, struct ofpacts *out)
+{
+    size_t left = len - 10;
+    uint32_t hdr = ofp_rd_be32(r);
+    size_t plen = hdr & 0xff, vlen;
+    bool masked = hdr & 0x100;
+
+    if (r->bad || left < 4) {
+        return OFPERR_BAD_ACT_LEN;
+    }
+    left -= 4;
+    if (!plen) {
+        return OFPERR_BAD_ACT_SET_TYPE;
+    }
+    if (plen > left) {
+        return OFPERR_BAD_MATCH_LEN;
+    }
+    int id = mf_from_header(hdr, true, &vlen);
+    if (id < 0) {
+        return OFPERR_NX_INVALID_TLV_FIELD;
+    }
+    if (plen != vlen * (masked ? 2 : 1) || vlen > 16) {
+        return OFPERR_BAD_ACT_SET_LEN;
+    }
+    struct ofpact *a = ofpacts_put(out, OFPACT_SET_FIELD);
+    a->field = id;
+    a->nx_load2 = 1;
+    a->dst_hdr = hdr;
+    ofp_rd_bytes(r, a->value, vlen);
+    if (masked) {
+        ofp_rd_bytes(r, a->set_mask, vlen);
+    } else {
+        memset(a->set_mask, 0xff, vlen);
+    }
+    for (size_t i = 0; i < vlen; i++) {
+        a->value[i] &= a->set_mask[i];
+    }
+    for (left -= plen; left; left--) {
+        if (ofp_rd_u8(r)) {
+            out->n--;
+            return OFPERR_BAD_ACT_SET_ARGUMENT;     /* padding not zero */
+        }
+    }
+    if (!load2_writable(id)) {
+        out->n--;
+        return OFPERR_BAD_ACT_SET_ARGUMENT;
+    }
+    return 0;
+}
+
 /* One field reference of a learn spec: header and bit offset. */
 static ofperr
 learn_field(struct ofp_rd *r, unsigned n_bits, uint8_t *field, uint32_t *hdr,
@@ -224,7 +288,8 @@ decode_learn(struct ofp_rd *r, size_t len, struct ofpacts *out)
     uint64_t cookie = ofp_rd_be64(r);
     uint16_t flags = ofp_rd_be16(r);
     uint8_t table_id = ofp_rd_u8(r);
-    ofp_rd_pull(r, 5);                  /* pad, fin timeouts (unused) */
+    ofp_rd_pull(r, 1);
+    uint16_t fin_idle = ofp_rd_be16(r), fin_hard = ofp_rd_be16(r);
     if (table_id == 255 || flags & ~3u) {
         return OFPERR_BAD_ACT_ARGUMENT;
     }
@@ -287,6 +352,8 @@ decode_learn(struct ofp_rd *r, size_t len, struct ofpacts *out)
     l->hard_timeout = hard;
     l->priority = priority;
     l->flags = flags;
+    l->fin_idle_timeout = fin_idle;
+    l->fin_hard_timeout = fin_hard;
     l->cookie = cookie;
     l->table_id = table_id;
     memcpy(raw, start, len);
@@ -327,10 +394,22 @@ decode_nx_action(struct ofp_rd *r, size_t len, struct ofpacts *out)
         ofpacts_put(out, OFPACT_DEC_TTL);
         ofp_rd_pull(r, 6);
         return 0;
+    case NXAST_FIN_TIMEOUT: {
+        if (len != 16) {
+            return OFPERR_BAD_ACT_LEN;
+        }
+        struct ofpact *a = ofpacts_put(out, OFPACT_FIN_TIMEOUT);
+        a->n = ofp_rd_be16(r);
+        a->ofs = ofp_rd_be16(r);
+        ofp_rd_pull(r, 2);
+        return 0;
+    }
     case NXAST_REG_LOAD:
         return decode_reg_load(r, len, out);
     case NXAST_REG_MOVE:
         return decode_reg_move(r, len, out);
+    case NXAST_REG_LOAD2:
+        return decode_reg_load2(r, len, out);
     case NXAST_LEARN:
         return decode_learn(r, len, out);
     case NXAST_GROUP: {
@@ -567,8 +646,9 @@ ofpacts_decode_instructions(const uint8_t *p, size_t len,
                             struct ofpacts *out)
 {
     struct ofpacts apply, write;
-    bool have[6] = { false };
+    bool have[7] = { false };
     bool clear = false;
+    uint32_t meter_id = 0;
     uint64_t md = 0, md_mask = 0;
     int goto_table = -1;
     ofperr err = 0;
@@ -591,12 +671,12 @@ ofpacts_decode_instructions(const uint8_t *p, size_t len,
         struct ofp_rd body;
         ofp_rd_init(&body, r.p + 4, ilen - 4u);
         ofp_rd_pull(&r, ilen);
-        if (type < 1 || type > 5) {
+        if (type < 1 || type > OFPIT_METER) {
             err = OFPERR_BAD_INST_UNKNOWN;
             break;
         }
         if (have[type]) {
-            err = OFPERR_BAD_INST_UNSUP;    /* each at most once */
+            err = OFPERR_ONF_DUP_INSTRUCTION;   /* each at most once */
             break;
         }
         have[type] = true;
@@ -627,9 +707,20 @@ ofpacts_decode_instructions(const uint8_t *p, size_t len,
         case OFPIT_CLEAR_ACTIONS:
             clear = true;
             break;
+        case OFPIT_METER:
+            /* Whether the meter exists is the switch's check. */
+            if (ilen != 8) {
+                err = OFPERR_BAD_INST_LEN;
+                break;
+            }
+            meter_id = ofp_rd_be32(&body);
+            break;
         }
     }
     if (!err) {
+        if (have[OFPIT_METER]) {
+            ofpacts_put(out, OFPACT_METER)->port = meter_id;
+        }
         for (size_t i = 0; i < apply.n; i++) {
             *ofpacts_put(out, apply.a[i].type) = apply.a[i];
         }
@@ -813,23 +904,46 @@ encode_nx_reg_move(struct ofp_buf *b, const struct ofpact *a)
     ofp_buf_be32(b, a->dst_hdr);
 }
 
-/* A set-field that OpenFlow 1.0 has no action for, as the whole-field
- * NXAST_REG_LOAD that Open vSwitch sends in its place (fields up to 64
- * bits). */
+/* A set-field that OpenFlow 1.0 has no action for, as the NXAST_REG_LOAD
+ * that Open vSwitch sends in its place: one per 64 bits of the field,
+ * lowest bits first (an IPv6 address takes two). */
 static void
 encode_set_field_as_load(struct ofp_buf *b, const struct ofpact *a)
 {
     uint32_t hdr = mf_nxm_header(a->field);
     size_t len = hdr & 0xff;
-    uint64_t v = 0;
 
-    if (!len || len > 8) {
+    if (!len || len > sizeof a->value) {
         return;
     }
-    for (size_t i = 0; i < len; i++) {
-        v = v << 8 | a->value[i];
+    for (size_t ofs = 0; ofs < len * 8; ofs += 64) {
+        size_t n = len * 8 - ofs < 64 ? len * 8 - ofs : 64;
+        uint8_t v[8] = { 0 };
+        uint64_t x = 0;
+        mf_copy_bits(a->value, len, ofs, v, sizeof v, 0, n);
+        for (size_t i = 0; i < sizeof v; i++) {
+            x = x << 8 | v[i];
+        }
+        encode_nx_reg_load(b, hdr, ofs, n, x);
     }
-    encode_nx_reg_load(b, hdr, 0, len * 8, v);
+}
+
+static void
+encode_nx_reg_load2(struct ofp_buf *b, const struct ofpact *a)
+{
+    size_t start = b->len;
+    size_t vlen = (a->dst_hdr & 0xff) / (a->dst_hdr & 0x100 ? 2 : 1);
+
+    encode_type_len(b, OFPAT_VENDOR, 0);
+    ofp_buf_be32(b, NX_VENDOR_ID);
+    ofp_buf_be16(b, NXAST_REG_LOAD2);
+    ofp_buf_be32(b, a->dst_hdr);
+    ofp_buf_bytes(b, a->value, vlen);
+    if (a->dst_hdr & 0x100) {
+        ofp_buf_bytes(b, a->set_mask, vlen);
+    }
+    ofp_buf_pad8(b, start);
+    ofp_buf_set_be16(b, start + 2, b->len - start);
 }
 
 static void
@@ -914,7 +1028,9 @@ encode_action(uint8_t version, const struct ofpact *a, struct ofp_buf *b)
         }
         break;
     case OFPACT_SET_FIELD:
-        if (of10) {
+        if (a->nx_load2) {
+            encode_nx_reg_load2(b, a);
+        } else if (of10) {
             encode_set_field10(b, a);
         } else {
             encode_set_field13(b, a->field, a->value);
@@ -983,8 +1099,36 @@ encode_action(uint8_t version, const struct ofpact *a, struct ofp_buf *b)
     case OFPACT_LEARN:
         ofp_buf_bytes(b, a->learn->raw, a->learn->raw_len);
         break;
+    case OFPACT_FIN_TIMEOUT:
+        encode_type_len(b, OFPAT_VENDOR, 16);
+        ofp_buf_be32(b, NX_VENDOR_ID);
+        ofp_buf_be16(b, NXAST_FIN_TIMEOUT);
+        ofp_buf_be16(b, a->n);
+        ofp_buf_be16(b, a->ofs);
+        ofp_buf_put(b, 2);
+        break;
     case OFPACT_REG_MOVE:
         encode_nx_reg_move(b, a);
+        break;
+    case OFPACT_WRITE_METADATA:
+        /* OpenFlow 1.0 has no instructions; Open vSwitch says these two
+         * with its own actions (the action set has no 1.0 form at all,
+         * and neither has the meter). */
+        if (of10) {
+            encode_type_len(b, OFPAT_VENDOR, 32);
+            ofp_buf_be32(b, NX_VENDOR_ID);
+            ofp_buf_be16(b, NXAST_WRITE_METADATA);
+            ofp_buf_put(b, 6);
+            ofp_buf_be64(b, a->metadata);
+            ofp_buf_be64(b, a->mask);
+        }
+        break;
+    case OFPACT_GOTO_TABLE:
+        if (of10) {
+            struct ofpact r = { .type = OFPACT_RESUBMIT,
+                                .port = OFPP_IN_PORT, .table = a->table };
+            encode_nx_resubmit(b, &r);
+        }
         break;
     default:
         break;
@@ -1024,12 +1168,17 @@ ofpacts_encode_instructions(const struct ofpacts *l, struct ofp_buf *b)
 {
     size_t i = 0, start;
 
-    /* The leading plain actions are the apply-actions instruction. */
-    size_t n_apply = 0;
+    if (l->n && l->a[0].type == OFPACT_METER) {
+        encode_type_len(b, OFPIT_METER, 8);
+        ofp_buf_be32(b, l->a[0].port);
+        i = 1;
+    }
+    /* The plain actions that follow are the apply-actions instruction. */
+    size_t n_apply = i;
     while (n_apply < l->n && l->a[n_apply].type < OFPACT_CLEAR_ACTIONS) {
         n_apply++;
     }
-    if (n_apply) {
+    if (n_apply > i) {
         start = start_instruction(b, OFPIT_APPLY_ACTIONS);
         for (; i < n_apply; i++) {
             encode_action(OFP13_VERSION, &l->a[i], b);

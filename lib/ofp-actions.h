@@ -2,10 +2,13 @@
  * Nicira resubmit and dec_ttl extensions), OpenFlow 1.3 actions and
  * instructions, to and from one version-independent list.
  *
- * The list is flat: the actions applied immediately come first, then
- * optional instruction entries in execution order: CLEAR_ACTIONS,
- * WRITE_ACTIONS (followed by its 'n' actions), WRITE_METADATA,
- * GOTO_TABLE.  OpenFlow 1.0 lists only ever hold the first part. */
+ * The list is flat, in execution order: an optional METER entry first
+ * (a rule's packets pass the meter before anything else happens to
+ * them), then the actions applied immediately, then optional instruction
+ * entries: CLEAR_ACTIONS, WRITE_ACTIONS (followed by its 'n' actions),
+ * WRITE_METADATA, GOTO_TABLE.  OpenFlow 1.0 lists only ever hold the
+ * actions; a 1.0 encoding of a list leaves the meter out, as Open
+ * vSwitch's does (1.0 has no way to say it). */
 #ifndef HVS_OFP_ACTIONS_H
 #define HVS_OFP_ACTIONS_H 1
 
@@ -32,11 +35,17 @@ enum ofpact_type {
     OFPACT_REG_MOVE,            /* n bits from bit src_ofs of src_field
                                  * (src_hdr) to bit ofs of field (dst_hdr) */
     OFPACT_LEARN,               /* learn: 'learn' (owned by the list) */
+    OFPACT_FIN_TIMEOUT,         /* Open vSwitch's fin_timeout: once the
+                                 * rule sees a TCP FIN or RST, its idle
+                                 * timeout becomes at most 'n' and its
+                                 * hard timeout at most 'ofs' seconds (0:
+                                 * unchanged) */
     /* Instructions from here on (see above). */
     OFPACT_CLEAR_ACTIONS,
     OFPACT_WRITE_ACTIONS,       /* n: how many actions follow in the set */
     OFPACT_WRITE_METADATA,      /* metadata, mask */
     OFPACT_GOTO_TABLE,          /* table */
+    OFPACT_METER,               /* port = meter id; first in the list */
 };
 
 /* One flow_mod_spec of a learn action: where bits come from (a field of
@@ -60,6 +69,9 @@ struct ofp_learn_spec {
  * as they are. */
 struct ofp_learn {
     uint16_t idle_timeout, hard_timeout, priority, flags;
+    uint16_t fin_idle_timeout, fin_hard_timeout;    /* for the learned
+                                                     * rule's fin_timeout
+                                                     * (0, 0: none) */
     uint64_t cookie;
     uint8_t table_id;
     uint8_t *raw;                       /* owned */
@@ -68,6 +80,10 @@ struct ofp_learn {
     struct ofp_learn_spec specs[];
 };
 #define OFP_LEARN_F_SEND_FLOW_REM 1
+/* The rules this action learns go when the last rule with this learn
+ * action does: every rule of the learned table with the learned cookie,
+ * as Open vSwitch does it. */
+#define OFP_LEARN_F_DELETE_LEARNED 2
 
 struct ofpact {
     uint8_t type;               /* enum ofpact_type */
@@ -86,6 +102,13 @@ struct ofpact {
                                  * action (mod_nw_dst, mod_tp_src ...):
                                  * Open vSwitch checks no prerequisites
                                  * for those, as 1.0 never did */
+    uint8_t nx_load2;           /* set-field from Open vSwitch's
+                                 * NXAST_REG_LOAD2: 'dst_hdr' is the field's
+                                 * header as received (NXM or OXM, with
+                                 * the has-mask bit), 'set_mask' the bits
+                                 * it writes; encoded back the same way in
+                                 * every version, as Open vSwitch does */
+    uint8_t set_mask[16];
 };
 
 /* An action list; owns 'a' (free with ofpacts_uninit()). */

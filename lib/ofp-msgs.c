@@ -228,7 +228,10 @@ ofp_err_nx10(ofperr err, uint16_t *type, uint16_t *code)
         { OFPERR_BAD_REQ_TABLE_ID, 1, 512 },
         { OFPERR_BAD_ACT_MATCH_INCONSISTENT, 1, 522 },
         { OFPERR_BAD_ACT_SET_TYPE, 1, 523 },
+        { OFPERR_BAD_ACT_SET_LEN, 1, 524 },
         { OFPERR_BAD_ACT_SET_ARGUMENT, 1, 525 },
+        { OFPERR_BAD_MATCH_LEN, 1, 521 },
+        { OFPERR_NX_INVALID_TLV_FIELD, 1, 536 },
     };
 
     if (OFPERR_TYPE(err) == 6) {        /* group_mod_failed, every code */
@@ -259,6 +262,12 @@ ofp_encode_error(struct ofp_buf *b, uint8_t version, uint32_t xid,
         ofp_buf_be32(b, NX_VENDOR_ID);
         ofp_buf_be16(b, type);
         ofp_buf_be16(b, code);
+    } else if (OFPERR_TYPE(err) == OFPERR_NX_EXPERIMENTER_TYPE
+               || OFPERR_TYPE(err) == OFPERR_ONF_EXPERIMENTER_TYPE) {
+        ofp_buf_be16(b, 0xffff);        /* OFPET_EXPERIMENTER */
+        ofp_buf_be16(b, OFPERR_CODE(err));
+        ofp_buf_be32(b, OFPERR_TYPE(err) == OFPERR_NX_EXPERIMENTER_TYPE
+                        ? NX_VENDOR_ID : ONF_VENDOR_ID);
     } else {
         ofp_err_wire(version, err, &type, &code);
         ofp_buf_be16(b, type);

@@ -85,6 +85,7 @@ typedef uint32_t ofperr;
 #define OFPERR_BAD_REQ_LEN             OFPERR(1, 6)
 #define OFPERR_BAD_REQ_BUFFER_UNKNOWN  OFPERR(1, 8)
 #define OFPERR_BAD_REQ_TABLE_ID        OFPERR(1, 9)
+#define OFPERR_BAD_REQ_IS_SLAVE        OFPERR(1, 10)
 #define OFPERR_BAD_REQ_PORT            OFPERR(1, 11)
 #define OFPERR_BAD_ACT_TYPE            OFPERR(2, 0)
 #define OFPERR_BAD_ACT_LEN             OFPERR(2, 1)
@@ -132,6 +133,29 @@ typedef uint32_t ofperr;
 #define OFPERR_PORT_MOD_BAD_CONFIG     OFPERR(7, 2)
 #define OFPERR_QUEUE_OP_BAD_PORT       OFPERR(9, 0)
 #define OFPERR_SWITCH_CONFIG_BAD_FLAGS OFPERR(10, 0)
+#define OFPERR_METER_UNKNOWN           OFPERR(12, 0)
+#define OFPERR_METER_EXISTS            OFPERR(12, 1)
+#define OFPERR_METER_INVALID           OFPERR(12, 2)
+#define OFPERR_METER_UNKNOWN_METER     OFPERR(12, 3)
+#define OFPERR_METER_BAD_COMMAND       OFPERR(12, 4)
+#define OFPERR_METER_BAD_FLAGS         OFPERR(12, 5)
+#define OFPERR_METER_BAD_RATE          OFPERR(12, 6)
+#define OFPERR_METER_BAD_BURST         OFPERR(12, 7)
+#define OFPERR_METER_BAD_BAND          OFPERR(12, 8)
+#define OFPERR_METER_BAD_BAND_VALUE    OFPERR(12, 9)
+#define OFPERR_METER_OUT_OF_METERS     OFPERR(12, 10)
+#define OFPERR_METER_OUT_OF_BANDS      OFPERR(12, 11)
+/* Open vSwitch's own errors, which OpenFlow 1.3 carries as experimenter
+ * errors (type 0xffff, this exp_type, experimenter NX_VENDOR_ID) and 1.0
+ * as Nicira vendor errors (ofp_err_nx10()). */
+#define OFPERR_NX_EXPERIMENTER_TYPE    0x7fff
+#define OFPERR_NX_INVALID_TLV_FIELD    OFPERR(OFPERR_NX_EXPERIMENTER_TYPE, 37)
+/* The same for the ONF's extension errors (experimenter ONF_VENDOR_ID),
+ * which Open vSwitch uses for what OpenFlow 1.3 forgot to number. */
+#define ONF_VENDOR_ID 0x4f4e4600
+#define OFPERR_ONF_EXPERIMENTER_TYPE   0x7ffe
+#define OFPERR_ONF_DUP_INSTRUCTION \
+    OFPERR(OFPERR_ONF_EXPERIMENTER_TYPE, 2600)
 
 /* The type and code 'err' has in 'version'.  OpenFlow 1.0 lacks the
  * match and instruction error types; those map to the nearest 1.0 error

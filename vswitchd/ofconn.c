@@ -28,11 +28,13 @@
 #include "dpif.h"
 #include "host-if.h"
 #include "log.h"
+#include "meters.h"
 #include "timeval.h"
 #include "groups.h"
 #include "ofp-actions.h"
 #include "ofp-group.h"
 #include "ofp-match.h"
+#include "ofp-meter.h"
 #include "ofp-msgs.h"
 #include "ofproto.h"
 #include "packet.h"
@@ -527,6 +529,7 @@ handle_features(struct conn *c, const struct ofp_msg *m)
 
 enum { OFPFC_ADD, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPFC_DELETE,
        OFPFC_DELETE_STRICT };
+#define OFPFF13_RESET_COUNTS 4
 
 struct flow_mod {
     uint8_t command, table_id;
@@ -562,7 +565,12 @@ decode_flow_mod(struct conn *c, const struct ofp_msg *m, struct flow_mod *fm)
         fm->priority = ofp_rd_be16(&r);
         fm->buffer_id = ofp_rd_be32(&r);
         fm->out_port = ofp_port_from_16(ofp_rd_be16(&r));
-        fm->flags = ofp_rd_be16(&r);
+        /* OpenFlow 1.0 resets a rule's counters on every modify; Open
+         * vSwitch keeps that as OpenFlow 1.3's RESET_COUNTS flag, which
+         * 1.3 dumps then show (1.0's EMERG bit, the same one, is not
+         * offered). */
+        fm->flags = (ofp_rd_be16(&r) & ~OFPFF13_RESET_COUNTS)
+                    | OFPFF13_RESET_COUNTS;
         if (nxm) {
             match_len = ofp_rd_be16(&r);
             ofp_rd_pull(&r, 6);
@@ -650,6 +658,17 @@ check_groups(const struct rule_set *rs, const struct ofpacts *acts)
     return 0;
 }
 
+/* A meter instruction must name a meter that exists. */
+static ofperr
+check_meter(const struct rule_set *rs, const struct ofpacts *acts)
+{
+    if (acts->n && acts->a[0].type == OFPACT_METER
+        && !meters_find(&rs->meters, acts->a[0].port)) {
+        return OFPERR_METER_INVALID;
+    }
+    return 0;
+}
+
 static ofperr
 apply_flow_mod(struct conn *c, struct flow_mod *fm)
 {
@@ -672,7 +691,10 @@ apply_flow_mod(struct conn *c, struct flow_mod *fm)
         return OFPERR_BAD_REQ_EPERM;
     }
     if (fm->command < OFPFC_DELETE) {
-        err = check_groups(rs, &fm->acts);
+        err = check_meter(rs, &fm->acts);
+        if (!err) {
+            err = check_groups(rs, &fm->acts);
+        }
         if (err) {
             return err;
         }
@@ -780,8 +802,9 @@ put_flow_entry(const struct rule *r, void *aux)
         ofp_buf_be16(e, r->idle_timeout);
         ofp_buf_be16(e, r->hard_timeout);
         ofp_buf_be16(e, 0);             /* match_len, below */
-        ofp_buf_be16(e, (s->now - used) / 1000 + 1);    /* idle_age */
-        ofp_buf_be16(e, age / 1000 + 1);                /* hard_age */
+        /* idle_age, hard_age (since the last change) */
+        ofp_buf_be16(e, (s->now - used) / 1000 + 1);
+        ofp_buf_be16(e, (s->now - r->modified_ms) / 1000 + 1);
         ofp_buf_be64(e, r->cookie);
         ofp_buf_be64(e, packets);
         ofp_buf_be64(e, bytes);
@@ -1329,6 +1352,114 @@ handle_group_features(struct conn *c, const struct ofp_msg *m)
     ofp_finish(&c->tx, start);
 }
 
+/* ---- meters ------------------------------------------------------------- */
+
+static void
+handle_meter_mod(struct conn *c, const struct ofp_msg *m)
+{
+    struct ofp_meter_mod mm;
+    ofperr err = ofp_meter_mod_decode(m->body, m->body_len, &mm);
+
+    if (!err) {
+        pthread_rwlock_wrlock(&xlate_lock);
+        struct rule_set *rs = rules_find(c->bridge);
+        err = rs ? meters_mod(rs, &mm, time_msec()) : OFPERR_BAD_REQ_EPERM;
+        pthread_rwlock_unlock(&xlate_lock);
+        if (!err) {
+            udpif_revalidate();
+        }
+    }
+    if (err) {
+        LOG_DBG("%s: meter-mod refused (type %u code %u)", c->bridge,
+                OFPERR_TYPE(err), OFPERR_CODE(err));
+        send_error(c, m, err);
+    }
+}
+
+/* One meter-stats or meter-config entry for 'mt' into 'e'. */
+static void
+put_meter_entry(struct ofp_buf *e, const struct rule_set *rs,
+                const struct meter *mt, bool config, uint64_t now)
+{
+    if (config) {
+        ofp_meter_config_encode(e, mt->flags, mt->id, mt->bands,
+                                mt->n_bands);
+        return;
+    }
+    struct dpif_meter_stats st;
+    if (meters_stats(mt, &st)) {
+        memset(&st, 0, sizeof st);
+    }
+    size_t start = ofp_meter_stats_start(e, mt->id,
+                                         rules_meter_refs(rs, mt->id),
+                                         st.packets, st.bytes,
+                                         now - mt->created_ms);
+    for (size_t i = 0; i < mt->n_bands; i++) {
+        bool have = i < st.n_bands;
+        ofp_meter_stats_band(e, have ? st.bands[i].packets : 0,
+                             have ? st.bands[i].bytes : 0);
+    }
+    ofp_meter_stats_finish(e, start);
+}
+
+/* Meter stats and meter config: one entry per meter (or the one asked
+ * for), split over several replies when they do not fit in one. */
+static void
+handle_meter_stats(struct conn *c, const struct ofp_msg *m, bool config)
+{
+    struct rule_set *rs = rules_find(c->bridge);
+    uint32_t want;
+    ofperr err = ofp_meter_request_decode(m->body, m->body_len, &want);
+
+    /* Main thread: the only writer of the meter tables, so no lock. */
+    if (!err && want != OFPM_ALL
+        && (!rs || !meters_find(&rs->meters, want))) {
+        err = OFPERR_METER_UNKNOWN_METER;
+    }
+    if (err) {
+        send_error(c, m, err);
+        return;
+    }
+    struct ofp_buf e;
+    ofp_buf_init(&e);
+    size_t start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
+                                         m->stats_type, 0);
+    uint64_t now = time_msec();
+    for (size_t i = 0; rs && i < rs->meters.n; i++) {
+        const struct meter *mt = rs->meters.meters[i];
+        if (want != OFPM_ALL && want != mt->id) {
+            continue;
+        }
+        ofp_buf_clear(&e);
+        put_meter_entry(&e, rs, mt, config, now);
+        if (c->tx.len - start + e.len > OFP_MSG_MAX) {
+            ofp_stats_set_more(&c->tx, start);
+            ofp_finish(&c->tx, start);
+            start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
+                                          m->stats_type, 0);
+        }
+        ofp_buf_bytes(&c->tx, e.data, e.len);
+    }
+    ofp_finish(&c->tx, start);
+    ofp_buf_uninit(&e);
+}
+
+static void
+handle_meter_features(struct conn *c, const struct ofp_msg *m)
+{
+    struct ofp_meter_features f;
+
+    if (m->body_len) {
+        send_error(c, m, OFPERR_BAD_REQ_LEN);
+        return;
+    }
+    meters_features(&f);
+    size_t start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
+                                         m->stats_type, 0);
+    ofp_meter_features_encode(&c->tx, &f);
+    ofp_finish(&c->tx, start);
+}
+
 /* ---- packet-out, port-mod, config --------------------------------------- */
 
 static void
@@ -1602,6 +1733,25 @@ handle_queue_get_config(struct conn *c, const struct ofp_msg *m)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
+/* The messages that change the switch or send packets, which a slave
+ * controller may not send (Open vSwitch refuses exactly these). */
+static bool
+changes_switch(enum ofptype type)
+{
+    switch (type) {
+    case OFPTYPE_FLOW_MOD:
+    case OFPTYPE_NXT_FLOW_MOD:
+    case OFPTYPE_GROUP_MOD:
+    case OFPTYPE_METER_MOD:
+    case OFPTYPE_PORT_MOD:
+    case OFPTYPE_TABLE_MOD:
+    case OFPTYPE_PACKET_OUT:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void
 handle_msg(struct conn *c, const uint8_t *data, size_t len)
 {
@@ -1623,6 +1773,10 @@ handle_msg(struct conn *c, const uint8_t *data, size_t len)
         m.data = data;
         m.length = len;
         send_error(c, &m, err);
+        return;
+    }
+    if (c->role == ROLE_SLAVE && changes_switch(m.type)) {
+        send_error(c, &m, OFPERR_BAD_REQ_IS_SLAVE);
         return;
     }
     switch (m.type) {
@@ -1718,12 +1872,18 @@ handle_msg(struct conn *c, const uint8_t *data, size_t len)
         handle_group_features(c, &m);
         break;
     case OFPTYPE_QUEUE_STATS_REQUEST:
-    case OFPTYPE_METER_STATS_REQUEST:
-    case OFPTYPE_METER_CONFIG_REQUEST:
         handle_empty_stats(c, &m, 0);
         break;
+    case OFPTYPE_METER_MOD:
+        handle_meter_mod(c, &m);
+        break;
+    case OFPTYPE_METER_STATS_REQUEST:
+    case OFPTYPE_METER_CONFIG_REQUEST:
+        handle_meter_stats(c, &m,
+                           m.type == OFPTYPE_METER_CONFIG_REQUEST);
+        break;
     case OFPTYPE_METER_FEATURES_REQUEST:
-        handle_empty_stats(c, &m, 16);
+        handle_meter_features(c, &m);
         break;
     case OFPTYPE_ROLE_REQUEST:
         handle_role(c, &m);
@@ -2660,6 +2820,7 @@ ofconn_init(const char *rundir, struct dpif *dpif)
         run_dir[--len] = '\0';
     }
     dp = dpif;
+    meters_init(dpif);
     rules_set_removed_hook(rule_removed);
     int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (efd >= 0) {
@@ -2744,6 +2905,8 @@ ofconn_destroy(void)
         listener_close(l);
     }
     pthread_rwlock_wrlock(&xlate_lock);
+    /* The datapath's meters stay, as its flows do. */
+    meters_init(NULL);
     rules_destroy_all();
     pthread_rwlock_unlock(&xlate_lock);
     if (epfd >= 0) {

@@ -10,6 +10,9 @@
 #include "ofproto.h"
 #include "timeval.h"
 
+#define RULE_OF(CR) \
+    ((struct rule *) ((char *) (CR) - offsetof(struct rule, cr)))
+
 static struct rule_set *all_sets;
 static rules_removed_cb *removed_hook;
 
@@ -19,9 +22,88 @@ rules_set_removed_hook(rules_removed_cb *cb)
     removed_hook = cb;
 }
 
+/* ---- delete_learned ----------------------------------------------------- */
+
+/* Notes the (table, cookie) of every learn action with delete_learned in
+ * 'acts', whose rule is going or changing. */
 static void
-rule_removed(const struct rule_set *s, struct rule *r, int reason)
+note_learned(struct rule_set *s, const struct ofpacts *acts)
 {
+    for (size_t i = 0; i < acts->n; i++) {
+        const struct ofp_learn *l = acts->a[i].learn;
+        if (acts->a[i].type != OFPACT_LEARN || !l
+            || !(l->flags & OFP_LEARN_F_DELETE_LEARNED)) {
+            continue;
+        }
+        if (s->n_flush == s->cap_flush) {
+            size_t cap = s->cap_flush ? s->cap_flush * 2 : 8;
+            struct rule_learned_cookie *v = realloc(s->flush,
+                                                    cap * sizeof *v);
+            if (!v) {
+                return;         /* the learned rules stay: they expire */
+            }
+            s->flush = v;
+            s->cap_flush = cap;
+        }
+        s->flush[s->n_flush].table_id = l->table_id;
+        s->flush[s->n_flush].cookie = l->cookie;
+        s->n_flush++;
+    }
+}
+
+struct learner_search {
+    struct rule_learned_cookie lc;
+    bool found;
+};
+
+static void
+find_learner(struct cls_rule *cr, void *aux)
+{
+    struct learner_search *ls = aux;
+    const struct ofpacts *acts = &RULE_OF(cr)->acts;
+
+    for (size_t i = 0; !ls->found && i < acts->n; i++) {
+        const struct ofp_learn *l = acts->a[i].learn;
+        ls->found = acts->a[i].type == OFPACT_LEARN && l
+                    && (l->flags & OFP_LEARN_F_DELETE_LEARNED)
+                    && l->table_id == ls->lc.table_id
+                    && l->cookie == ls->lc.cookie;
+    }
+}
+
+static size_t delete_selected(struct rule_set *, const struct rule_criteria *,
+                              int reason);
+
+/* Deletes the rules learned by learn actions that no rule has any more:
+ * every rule of the learned table with the learned cookie.  Those may
+ * learn themselves: the list grows while it is worked off. */
+static size_t
+flush_learned(struct rule_set *s)
+{
+    size_t n = 0;
+
+    while (s->n_flush) {
+        struct learner_search ls = { s->flush[--s->n_flush], false };
+        for (int t = 0; !ls.found && t < RULES_N_TABLES; t++) {
+            classifier_for_each(&s->tables[t].cls, NULL, find_learner, &ls);
+        }
+        if (ls.found) {
+            continue;
+        }
+        struct rule_criteria c = {
+            .table_id = ls.lc.table_id, .out_port = OFPP_ANY,
+            .cookie = ls.lc.cookie, .cookie_mask = UINT64_MAX,
+        };
+        ofp_match_init_catchall(&c.match);
+        n += delete_selected(s, &c, RULE_REMOVED_DELETE);
+    }
+    return n;
+}
+
+static void
+rule_removed(struct rule_set *s, struct rule *r, int reason)
+{
+    note_learned(s, &r->acts);
     if (removed_hook && (r->flags & RULE_F_SEND_FLOW_REM)) {
         removed_hook(s, r, reason);
     }
@@ -46,9 +128,6 @@ rule_free(struct rule *r)
         free(r);
     }
 }
-
-#define RULE_OF(CR) \
-    ((struct rule *) ((char *) (CR) - offsetof(struct rule, cr)))
 
 static void
 table_clear(struct rule_table *tab)
@@ -92,7 +171,9 @@ set_destroy(struct rule_set *s)
         classifier_destroy(&s->tables[t].cls);
     }
     groups_clear(&s->groups);
+    meters_clear(&s->meters);
     free(s->port_cfg);
+    free(s->flush);
     free(s);
 }
 
@@ -174,11 +255,14 @@ rules_apply_learned(uint64_t now_ms)
         struct cls_rule *cr = classifier_find_exact(&t->cls, &r->match,
                                                     r->priority);
         struct rule *old = cr ? RULE_OF(cr) : NULL;
+        /* Timeouts that a FIN shortened stay short: relearning the
+         * connection's rule does not lengthen them again. */
         if (old && same_actions(&old->acts, &r->acts)
-            && old->idle_timeout == r->idle_timeout
-            && old->hard_timeout == r->hard_timeout
+            && ((old->idle_timeout == r->idle_timeout
+                 && old->hard_timeout == r->hard_timeout)
+                || old->fin_reduced)
             && old->cookie == r->cookie && old->flags == r->flags) {
-            old->created_ms = now_ms;
+            old->modified_ms = now_ms;
             atomic_store(&old->used_ms, now_ms);
             rule_free(r);
             continue;
@@ -312,13 +396,14 @@ rules_add(struct rule_set *s, struct rule *r, uint64_t now_ms)
                                                  r->priority);
     uint64_t seq = 0;
 
-    r->created_ms = now_ms;
+    r->created_ms = r->modified_ms = now_ms;
     atomic_store(&r->used_ms, now_ms);
     if (old) {
         /* The new rule takes the old one's place, without a
          * flow-removed message, as OpenFlow says. */
         seq = old->seq;
         classifier_remove(&t->cls, old);
+        note_learned(s, &RULE_OF(old)->acts);
         rule_free(RULE_OF(old));
     } else if ((r->flags & RULE_F_CHECK_OVERLAP)
                && classifier_overlaps(&t->cls, &r->match, r->priority)) {
@@ -327,8 +412,10 @@ rules_add(struct rule_set *s, struct rule *r, uint64_t now_ms)
     }
     if (classifier_insert(&t->cls, &r->cr, &r->match, r->priority, seq)) {
         rule_free(r);
+        flush_learned(s);
         return OFPERR_FLOW_MOD_TABLE_FULL;
     }
+    flush_learned(s);
     return 0;
 }
 
@@ -342,6 +429,48 @@ has_group(const struct ofpacts *acts, uint32_t id)
         }
     }
     return false;
+}
+
+static bool
+has_meter(const struct ofpacts *acts, uint32_t id)
+{
+    /* The meter instruction, if any, leads the list. */
+    return acts->n && acts->a[0].type == OFPACT_METER
+           && (id == OFPM_ALL || acts->a[0].port == id);
+}
+
+struct meter_refs {
+    uint32_t id, n;
+};
+
+static void
+count_meter_refs(struct cls_rule *cr, void *aux)
+{
+    struct meter_refs *m = aux;
+    m->n += has_meter(&RULE_OF(cr)->acts, m->id);
+}
+
+uint32_t
+rules_meter_refs(const struct rule_set *s, uint32_t id)
+{
+    struct meter_refs m = { id, 0 };
+
+    for (int t = 0; t < RULES_N_TABLES; t++) {
+        classifier_for_each(&s->tables[t].cls, NULL, count_meter_refs, &m);
+    }
+    return m.n;
+}
+
+size_t
+rules_delete_meter(struct rule_set *s, uint32_t id)
+{
+    struct rule_criteria c = {
+        .table_id = RULES_TABLE_ALL, .out_port = OFPP_ANY,
+        .by_meter = true, .meter_id = id,
+    };
+
+    ofp_match_init_catchall(&c.match);
+    return rules_delete(s, &c);
 }
 
 struct group_refs {
@@ -371,6 +500,9 @@ static bool
 selected_but_match(const struct rule *r, const struct rule_criteria *c)
 {
     if (c->by_group && !has_group(&r->acts, c->out_group)) {
+        return false;
+    }
+    if (c->by_meter && !has_meter(&r->acts, c->meter_id)) {
         return false;
     }
     if ((r->cookie & c->cookie_mask) != (c->cookie & c->cookie_mask)) {
@@ -446,8 +578,10 @@ rules_modify(struct rule_set *s, const struct rule_criteria *c,
         struct rule **sel = select_rules(s, t, c, &m);
         for (size_t i = 0; i < m; i++) {
             struct rule *r = sel[i];
+            note_learned(s, &r->acts);
             ofpacts_uninit(&r->acts);
             ofpacts_copy(&r->acts, acts);
+            r->modified_ms = time_msec();
             if (set_cookie) {
                 r->cookie = new_cookie;
             }
@@ -455,6 +589,7 @@ rules_modify(struct rule_set *s, const struct rule_criteria *c,
         n += m;
         free(sel);
     }
+    flush_learned(s);
     return n;
 }
 
@@ -467,6 +602,14 @@ rules_delete(struct rule_set *s, const struct rule_criteria *c)
 size_t
 rules_delete_reason(struct rule_set *s, const struct rule_criteria *c,
                     int reason)
+{
+    size_t n = delete_selected(s, c, reason);
+    return n + flush_learned(s);
+}
+
+static size_t
+delete_selected(struct rule_set *s, const struct rule_criteria *c,
+                int reason)
 {
     size_t n = 0;
     int first, last;
@@ -502,6 +645,25 @@ rules_for_each(struct rule_set *s, const struct rule_criteria *c,
     }
 }
 
+void
+rules_fin_timeout(struct rule *r, uint16_t idle, uint16_t hard)
+{
+    if (idle || hard) {
+        atomic_store_explicit(&r->fin_pending, (uint32_t) idle << 16 | hard,
+                              memory_order_relaxed);
+    }
+}
+
+/* OpenFlow's reduction: a timeout that is set only gets shorter, one
+ * that is not set gets the new value. */
+static void
+reduce_timeout(uint16_t *t, uint16_t to)
+{
+    if (to && (!*t || to < *t)) {
+        *t = to;
+    }
+}
+
 struct expiry {
     uint64_t now_ms;
     struct rule **a;
@@ -513,9 +675,16 @@ check_expiry(struct cls_rule *cr, void *aux)
 {
     struct expiry *e = aux;
     struct rule *r = RULE_OF(cr);
+    uint32_t fin = atomic_exchange(&r->fin_pending, 0);
+
+    if (fin) {
+        reduce_timeout(&r->idle_timeout, fin >> 16);
+        reduce_timeout(&r->hard_timeout, fin & 0xffff);
+        r->fin_reduced = true;
+    }
     uint64_t used = atomic_load(&r->used_ms);
     bool hard = r->hard_timeout
-        && e->now_ms - r->created_ms >= r->hard_timeout * 1000ull;
+        && e->now_ms - r->modified_ms >= r->hard_timeout * 1000ull;
     bool idle = r->idle_timeout && e->now_ms > used
         && e->now_ms - used >= r->idle_timeout * 1000ull;
 
@@ -550,7 +719,7 @@ rules_expire(struct rule_set *s, uint64_t now_ms)
         for (size_t i = 0; i < e.n; i++) {
             struct rule *r = e.a[i];
             bool hard = r->hard_timeout
-                && now_ms - r->created_ms >= r->hard_timeout * 1000ull;
+                && now_ms - r->modified_ms >= r->hard_timeout * 1000ull;
             classifier_remove(cls, &r->cr);
             rule_removed(s, r, hard ? RULE_REMOVED_HARD
                                     : RULE_REMOVED_IDLE);
@@ -558,7 +727,7 @@ rules_expire(struct rule_set *s, uint64_t now_ms)
         n += e.n;
     }
     free(e.a);
-    return n;
+    return n + flush_learned(s);
 }
 
 size_t

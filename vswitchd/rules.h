@@ -17,6 +17,7 @@
 
 #include "classifier.h"
 #include "groups.h"
+#include "meters.h"
 #include "ofp-actions.h"
 #include "ofp-match.h"
 
@@ -38,8 +39,17 @@ struct rule {
     uint64_t cookie;
     struct ofpacts acts;
     uint64_t created_ms;        /* CLOCK_MONOTONIC */
+    uint64_t modified_ms;       /* last add, modify or relearn: the hard
+                                 * timeout counts from here, as Open
+                                 * vSwitch counts it */
     _Atomic uint64_t used_ms;
     _Atomic uint64_t n_packets, n_bytes;
+    /* A fin_timeout action of the rule saw a TCP FIN or RST: the
+     * timeouts to reduce to (idle << 16 | hard), 0 if none.  Translating
+     * threads set it (rules_fin_timeout()); the main thread applies it
+     * when it next looks at expiry. */
+    _Atomic uint32_t fin_pending;
+    bool fin_reduced;           /* the timeouts were reduced so */
     struct cls_rule cr;         /* in its table's classifier */
 };
 
@@ -60,6 +70,7 @@ struct rule_set {
     bool miss_to_controller;    /* an OpenFlow 1.0 controller is connected:
                                  * table misses become packet-ins */
     struct group_table groups;
+    struct meter_table meters;
     /* The switch's fragment handling (set-config flags, OFPC_FRAG_*):
      * per switch, as OpenFlow has it, not per connection. */
     uint16_t frag_mode;
@@ -71,6 +82,14 @@ struct rule_set {
         uint32_t config;
     } *port_cfg;
     size_t n_port_cfg;
+    /* Learn actions with delete_learned whose rule just went: (table,
+     * cookie) pairs whose learned rules go too unless another rule still
+     * has such a learn action (main thread, while removing rules). */
+    struct rule_learned_cookie {
+        uint8_t table_id;
+        uint64_t cookie;
+    } *flush;
+    size_t n_flush, cap_flush;
     struct rule_set *next;
 };
 
@@ -104,6 +123,9 @@ struct rule_criteria {
     uint64_t cookie, cookie_mask;
     bool by_group;              /* only rules with a group action ... */
     uint32_t out_group;         /* ... to this group (OFPG_ALL: any) */
+    bool by_meter;              /* only rules with a meter instruction ...
+                                 */
+    uint32_t meter_id;          /* ... for this meter (OFPM_ALL: any) */
 };
 
 /* Why a rule went, as flow-removed messages say. */
@@ -144,14 +166,24 @@ size_t rules_delete(struct rule_set *, const struct rule_criteria *c);
 /* rules_delete() with the flow-removed reason to report. */
 size_t rules_delete_reason(struct rule_set *, const struct rule_criteria *c,
                            int reason);
+/* Deletes every rule with a meter instruction for meter 'id' (the meter
+ * is going).  Returns how many. */
+size_t rules_delete_meter(struct rule_set *, uint32_t id);
+/* How many rules have a meter instruction for meter 'id'. */
+uint32_t rules_meter_refs(const struct rule_set *, uint32_t id);
 /* How many rules have a group action to group 'id'. */
 uint32_t rules_group_refs(const struct rule_set *, uint32_t id);
 /* Calls 'cb' for every rule 'c' selects, table by table, in priority
  * order. */
 void rules_for_each(struct rule_set *, const struct rule_criteria *c,
                     void (*cb)(const struct rule *, void *aux), void *aux);
-/* Deletes rules whose idle or hard timeout has passed.  Returns how
- * many. */
+/* A fin_timeout action of 'r' saw a TCP FIN or RST: its idle and hard
+ * timeouts are to become at most 'idle' and 'hard' seconds (0: that one
+ * unchanged), as soon as the main thread next expires rules.  Any thread
+ * that holds xlate_lock for reading. */
+void rules_fin_timeout(struct rule *r, uint16_t idle, uint16_t hard);
+/* Applies pending fin_timeout reductions, then deletes rules whose idle
+ * or hard timeout has passed.  Returns how many went. */
 size_t rules_expire(struct rule_set *, uint64_t now_ms);
 
 /* Learned rules (the learn action): handler threads build them while

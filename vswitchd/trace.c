@@ -521,8 +521,20 @@ format_learn(struct odp_buf *b, const struct ofp_learn *l)
     if (l->hard_timeout) {
         odp_buf_put(b, ",hard_timeout=%u", l->hard_timeout);
     }
+    if (l->fin_idle_timeout) {
+        odp_buf_put(b, ",fin_idle_timeout=%u", l->fin_idle_timeout);
+    }
+    if (l->fin_hard_timeout) {
+        odp_buf_put(b, ",fin_hard_timeout=%u", l->fin_hard_timeout);
+    }
     if (l->priority != 0x8000) {
         odp_buf_put(b, ",priority=%u", l->priority);
+    }
+    if (l->flags & OFP_LEARN_F_SEND_FLOW_REM) {
+        odp_buf_put(b, ",send_flow_rem");
+    }
+    if (l->flags & OFP_LEARN_F_DELETE_LEARNED) {
+        odp_buf_put(b, ",delete_learned");
     }
     if (l->cookie) {
         odp_buf_put(b, ",cookie=0x%" PRIx64, l->cookie);
@@ -625,6 +637,19 @@ trace_format_action(struct odp_buf *b, const struct ofpact *a)
         break;
     case OFPACT_GOTO_TABLE:
         odp_buf_put(b, "goto_table:%u", a->table);
+        break;
+    case OFPACT_METER:
+        odp_buf_put(b, "meter:%" PRIu32, a->port);
+        break;
+    case OFPACT_FIN_TIMEOUT:
+        odp_buf_put(b, "fin_timeout(");
+        if (a->n) {
+            odp_buf_put(b, "idle_timeout=%u%s", a->n, a->ofs ? "," : "");
+        }
+        if (a->ofs) {
+            odp_buf_put(b, "hard_timeout=%u", a->ofs);
+        }
+        odp_buf_put(b, ")");
         break;
     case OFPACT_REG_LOAD:
         odp_buf_put(b, "load:0x%" PRIx64 "->", a->metadata);

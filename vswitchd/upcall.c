@@ -110,7 +110,7 @@ handle_upcall(struct handler *h, struct dpif_upcall *u)
         return;
     }
     pthread_rwlock_rdlock(&xlate_lock);
-    xlate(xlate_cfg, &u->key, true, time_msec() / 1000, xo);
+    xlate_upcall(xlate_cfg, &u->key, u->len, time_msec() / 1000, xo);
     pthread_rwlock_unlock(&xlate_lock);
 
     if (u->cmd == OVS_PACKET_CMD_MISS) {
@@ -249,7 +249,7 @@ revalidate_flow(const struct dpif_flow *f, void *aux)
             xlate_credit(xlate_cfg, &f->key, f->stats.packets - s->packets,
                          f->stats.bytes - s->bytes,
                          f->stats.used ? f->stats.used : ctx->now,
-                         &ctx->xo);
+                         f->stats.tcp_flags, &ctx->xo);
         }
         xlate(xlate_cfg, &f->key, false, ctx->now / 1000, &ctx->xo);
         pthread_rwlock_unlock(&xlate_lock);

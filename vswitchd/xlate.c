@@ -57,6 +57,9 @@ struct ctx {
                                  * whose rule runs, NULL when not tracing */
     uint64_t credit_packets;    /* statistics for every rule hit */
     uint64_t credit_bytes, credit_used_ms;
+    uint8_t credit_tcp_flags;   /* what the datapath flow has seen */
+    uint64_t upcall_bytes;      /* the upcalled packet's length */
+    struct rule *rule;          /* the rule being executed, if any */
     struct ofpacts action_set;
 };
 
@@ -380,8 +383,26 @@ output_controller(struct ctx *c, uint8_t reason, uint16_t max_len)
      * the handler itself; Open vSwitch puts this placeholder there. */
     mnl_attr_put_u32(nlh, OVS_USERSPACE_ATTR_PID, UINT32_MAX);
     mnl_attr_put(nlh, OVS_USERSPACE_ATTR_USERDATA, sizeof ck, &ck);
-    put_attr(c, OVS_ACTION_ATTR_USERSPACE, mnl_nlmsg_get_payload(nlh),
-             nlh->nlmsg_len - MNL_NLMSG_HDRLEN);
+
+    /* The controller meter (OFPM_CONTROLLER), if there is one, limits
+     * packet-ins: in a clone, so that what it drops is only the copy for
+     * the controller, as Open vSwitch does it. */
+    const struct meter *m = c->rules ? meters_find(&c->rules->meters,
+                                                   OFPM_CONTROLLER)
+                                     : NULL;
+    if (!m) {
+        put_attr(c, OVS_ACTION_ATTR_USERSPACE, mnl_nlmsg_get_payload(nlh),
+                 nlh->nlmsg_len - MNL_NLMSG_HDRLEN);
+        return;
+    }
+    uint8_t cbuf[256] __attribute__((aligned(4)));
+    struct nlmsghdr *cl = mnl_nlmsg_put_header(cbuf);
+    mnl_attr_put_u32(cl, OVS_ACTION_ATTR_METER, m->dp_id);
+    mnl_attr_put(cl, OVS_ACTION_ATTR_USERSPACE,
+                 nlh->nlmsg_len - MNL_NLMSG_HDRLEN,
+                 mnl_nlmsg_get_payload(nlh));
+    put_attr(c, OVS_ACTION_ATTR_CLONE, mnl_nlmsg_get_payload(cl),
+             cl->nlmsg_len - MNL_NLMSG_HDRLEN);
 }
 
 static void
@@ -620,6 +641,27 @@ do_reg_load(struct ctx *c, const struct ofpact *a)
     write_field(c, a->field, w, val);
 }
 
+/* NXAST_REG_LOAD2: a set-field of the field's masked bits, the others
+ * kept from the packet (then the key bits they come from are consulted,
+ * as for a partial load). */
+static void
+do_load2(struct ctx *c, const struct ofpact *a)
+{
+    size_t w = (a->dst_hdr & 0xff) / (a->dst_hdr & 0x100 ? 2 : 1);
+    uint8_t val[16];
+    bool whole = true;
+
+    mf_get_width(a->field, w, &c->pkt, val);
+    for (size_t i = 0; i < w; i++) {
+        val[i] = (val[i] & ~a->set_mask[i]) | (a->value[i] & a->set_mask[i]);
+        whole &= a->set_mask[i] == 0xff;
+    }
+    if (!whole) {
+        unwildcard_field(c, a->field, w);
+    }
+    write_field(c, a->field, w, val);
+}
+
 /* The bits a learn spec takes: 'n_bits' from bit 'ofs' of the
  * big-endian value in 'src' ('len' bytes), into the low bits of 'out' (8
  * bytes, big-endian). */
@@ -639,8 +681,8 @@ learn_bits(const uint8_t *src, size_t len, unsigned ofs, unsigned n_bits)
 /* The learn action: a rule built from the packet as it is now, queued
  * for the main thread (rules.h).  The fields it reads go into the
  * megaflow mask, so that every packet that would learn something else
- * comes up again.  Only real upcalls learn; traces and revalidation
- * translate without side effects. */
+ * comes up again.  Upcalls and credited datapath flows learn; traces
+ * and plain revalidation translate without side effects. */
 static void
 do_learn(struct ctx *c, const struct ofp_learn *l)
 {
@@ -650,7 +692,11 @@ do_learn(struct ctx *c, const struct ofp_learn *l)
             unwildcard_field(c, sp->src_field, sp->src_hdr & 0xff);
         }
     }
-    if (!c->learn || !c->rules || !c->in) {
+    /* Packets that a datapath flow forwarded learn too, when the
+     * revalidator credits them (as Open vSwitch learns when it pushes a
+     * flow's statistics): that relearns a rule that expired while the
+     * datapath flow lived on, and keeps a busy learned rule fresh. */
+    if ((!c->learn && !c->credit_packets) || !c->rules || !c->in) {
         return;
     }
     struct rule *r = rule_create();
@@ -665,6 +711,13 @@ do_learn(struct ctx *c, const struct ofp_learn *l)
     r->cookie = l->cookie;
     r->flags = l->flags & OFP_LEARN_F_SEND_FLOW_REM ? RULE_F_SEND_FLOW_REM
                                                     : 0;
+    if (l->fin_idle_timeout || l->fin_hard_timeout) {
+        /* The learned rule watches for the end of its connection, as
+         * Open vSwitch's does: with a fin_timeout action first. */
+        struct ofpact *a = ofpacts_put(&r->acts, OFPACT_FIN_TIMEOUT);
+        a->n = l->fin_idle_timeout;
+        a->ofs = l->fin_hard_timeout;
+    }
     bool ok = true;
     for (size_t i = 0; ok && i < l->n_specs; i++) {
         const struct ofp_learn_spec *sp = &l->specs[i];
@@ -734,6 +787,41 @@ do_reg_move(struct ctx *c, const struct ofpact *a)
     }
     mf_copy_bits(sv, sw, a->src_ofs, dv, dw, a->ofs, a->n);
     write_field(c, a->field, dw, dv);
+}
+
+/* The meter instruction: the datapath's meter of OpenFlow meter 'id'
+ * decides, before anything else the rule does, whether the packet goes
+ * on (it stops every later action when it drops, which is what the
+ * instruction means).  A meter deleted since the rule was checked takes
+ * its rules with it, so a missing one is only seen in a race with
+ * revalidation: then the packet passes, as a missing datapath meter
+ * passes it. */
+static void
+do_meter(struct ctx *c, uint32_t id)
+{
+    const struct meter *m = c->rules ? meters_find(&c->rules->meters, id)
+                                     : NULL;
+    if (m) {
+        put_attr(c, OVS_ACTION_ATTR_METER, &m->dp_id, sizeof m->dp_id);
+    }
+}
+
+/* fin_timeout: a TCP FIN or RST shortens the running rule's timeouts.
+ * The packet in an upcall says so itself; for the packets of a datapath
+ * flow, the revalidator passes the TCP flags the flow has seen, so the
+ * megaflow need not match on them. */
+#define TCP_FIN 0x01
+#define TCP_RST 0x04
+static void
+do_fin_timeout(struct ctx *c, const struct ofpact *a)
+{
+    uint16_t flags = c->credit_packets ? c->credit_tcp_flags
+                     : c->learn ? ntohs(c->pkt.key.tcp_flags) : 0;
+
+    /* Only TCP packets have flags in the key or in flow statistics. */
+    if (c->rule && (flags & (TCP_FIN | TCP_RST))) {
+        rules_fin_timeout(c->rule, a->n, a->ofs);
+    }
 }
 
 static void do_table(struct ctx *, uint8_t table);
@@ -834,18 +922,18 @@ static void
 credit_group(struct ctx *c, struct group *g, size_t bucket)
 {
     uint64_t packets = c->credit_packets + (c->learn ? 1 : 0);
+    uint64_t bytes = c->credit_bytes + (c->learn ? c->upcall_bytes : 0);
 
     if (!packets) {
         return;
     }
     atomic_fetch_add_explicit(&g->stats.packets, packets,
                               memory_order_relaxed);
-    atomic_fetch_add_explicit(&g->stats.bytes, c->credit_bytes,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&g->stats.bytes, bytes, memory_order_relaxed);
     atomic_fetch_add_explicit(&g->bucket_stats[bucket].packets, packets,
                               memory_order_relaxed);
-    atomic_fetch_add_explicit(&g->bucket_stats[bucket].bytes,
-                              c->credit_bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&g->bucket_stats[bucket].bytes, bytes,
+                              memory_order_relaxed);
 }
 
 /* Runs bucket 'i' of 'g'.  With 'isolate', inside a datapath clone()
@@ -933,7 +1021,11 @@ do_action(struct ctx *c, const struct ofpact *a)
         do_output(c, a->port, a->n);
         break;
     case OFPACT_SET_FIELD:
-        do_set_field(c, a);
+        if (a->nx_load2) {
+            do_load2(c, a);
+        } else {
+            do_set_field(c, a);
+        }
         break;
     case OFPACT_SET_VLAN_VID:
     case OFPACT_SET_VLAN_PCP: {
@@ -981,6 +1073,12 @@ do_action(struct ctx *c, const struct ofpact *a)
         break;
     case OFPACT_LEARN:
         do_learn(c, a->learn);
+        break;
+    case OFPACT_METER:
+        do_meter(c, a->port);
+        break;
+    case OFPACT_FIN_TIMEOUT:
+        do_fin_timeout(c, a);
         break;
     case OFPACT_RESUBMIT: {
         if (c->depth >= MAX_RESUBMIT_DEPTH) {
@@ -1134,6 +1232,8 @@ do_table(struct ctx *c, uint8_t table)
     }
     if (c->learn) {
         atomic_fetch_add_explicit(&r->n_packets, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&r->n_bytes, c->upcall_bytes,
+                                  memory_order_relaxed);
         atomic_store_explicit(&r->used_ms, c->now * 1000,
                               memory_order_relaxed);
     }
@@ -1148,7 +1248,10 @@ do_table(struct ctx *c, uint8_t table)
     }
     c->rule_cookie = r->cookie;
     c->table_miss_rule = !r->priority && is_catchall(&r->match);
+    struct rule *saved_rule = c->rule;
+    c->rule = r;
     do_program(c, &r->acts);
+    c->rule = saved_rule;
     c->tnode = saved_node;
     c->table_id = saved_table;
     c->rule_cookie = saved_cookie;
@@ -1184,17 +1287,19 @@ run_action_set(struct ctx *c)
 
 static void
 xlate__(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
-        uint64_t now, struct xlate_out *out, const uint64_t credit[3],
-        struct trace_node *trace, struct ofp_fields *final)
+        uint64_t now, struct xlate_out *out, const uint64_t credit[4],
+        struct trace_node *trace, struct ofp_fields *final, size_t len)
 {
     struct ctx c;
 
     memset(&c, 0, sizeof c);
     c.tnode = trace;
+    c.upcall_bytes = len;
     if (credit) {
         c.credit_packets = credit[0];
         c.credit_bytes = credit[1];
         c.credit_used_ms = credit[2];
+        c.credit_tcp_flags = credit[3];
     }
     c.cfg = cfg;
     c.key = key;
@@ -1276,7 +1381,14 @@ void
 xlate(const struct xlate_cfg *cfg, const struct flow_key *key, bool learn,
       uint64_t now, struct xlate_out *out)
 {
-    xlate__(cfg, key, learn, now, out, NULL, NULL, NULL);
+    xlate__(cfg, key, learn, now, out, NULL, NULL, NULL, 0);
+}
+
+void
+xlate_upcall(const struct xlate_cfg *cfg, const struct flow_key *key,
+             size_t len, uint64_t now, struct xlate_out *out)
+{
+    xlate__(cfg, key, true, now, out, NULL, NULL, NULL, len);
 }
 
 void
@@ -1284,16 +1396,17 @@ xlate_trace(const struct xlate_cfg *cfg, const struct flow_key *key,
             uint64_t now, struct xlate_out *out,
             struct trace_node *bridge_node, struct ofp_fields *final)
 {
-    xlate__(cfg, key, false, now, out, NULL, bridge_node, final);
+    xlate__(cfg, key, false, now, out, NULL, bridge_node, final, 0);
 }
 
 void
 xlate_credit(const struct xlate_cfg *cfg, const struct flow_key *key,
              uint64_t packets, uint64_t bytes, uint64_t used_ms,
-             struct xlate_out *scratch)
+             uint8_t tcp_flags, struct xlate_out *scratch)
 {
-    const uint64_t credit[3] = { packets, bytes, used_ms };
-    xlate__(cfg, key, false, used_ms / 1000, scratch, credit, NULL, NULL);
+    const uint64_t credit[4] = { packets, bytes, used_ms, tcp_flags };
+    xlate__(cfg, key, false, used_ms / 1000, scratch, credit, NULL, NULL,
+            0);
 }
 
 bool

@@ -47,14 +47,19 @@ struct xlate_out {
  * time 'now' (seconds); revalidation translates without learning. */
 void xlate(const struct xlate_cfg *cfg, const struct flow_key *key,
            bool learn, uint64_t now, struct xlate_out *out);
+/* xlate() with learning for an upcalled packet of 'len' bytes, which the
+ * rules (and groups) it hits count. */
+void xlate_upcall(const struct xlate_cfg *cfg, const struct flow_key *key,
+                  size_t len, uint64_t now, struct xlate_out *out);
 
 /* Adds 'packets' and 'bytes', used at 'used_ms' (CLOCK_MONOTONIC), to
  * the counters of every OpenFlow rule that translating 'key' hits: the
- * revalidator pushes a datapath flow's new statistics this way.  Caller
+ * revalidator pushes a datapath flow's new statistics this way, with
+ * the TCP flags the flow has seen (fin_timeout actions act on them).  Caller
  * holds xlate_lock for reading; 'scratch' receives a translation. */
 void xlate_credit(const struct xlate_cfg *cfg, const struct flow_key *key,
                   uint64_t packets, uint64_t bytes, uint64_t used_ms,
-                  struct xlate_out *scratch);
+                  uint8_t tcp_flags, struct xlate_out *scratch);
 
 struct ofp_fields;
 struct trace_node;

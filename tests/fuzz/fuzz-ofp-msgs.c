@@ -1,13 +1,16 @@
 /* Fuzzes the OpenFlow decoders of lib/ofp-msgs.c, lib/ofp-match.c,
- * lib/ofp-actions.c and lib/ofp-group.c with arbitrary bytes.
+ * lib/ofp-actions.c, lib/ofp-group.c and lib/ofp-meter.c with arbitrary
+ * bytes.
  *
  * The first byte picks the negotiated version (0: none yet, odd: 1.0,
  * even: 1.3); the rest is a stream of messages, framed as a connection
  * would.  Each message is decoded; flow-mods go on through their match
  * and actions, group-mods (1.3's, and Nicira's over 1.0) through their
- * buckets.  A 1.3 match that
+ * buckets, meter-mods and meter requests through lib/ofp-meter.c.  A
+ * 1.3 match that
  * decodes must survive an encode/decode round trip unchanged, encoded
- * actions must decode again, and so must a group's buckets. */
+ * actions must decode again, and so must a group's buckets and a
+ * meter-mod's bands. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +20,7 @@
 #include "ofp-actions.h"
 #include "ofp-group.h"
 #include "ofp-match.h"
+#include "ofp-meter.h"
 #include "ofp-msgs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -163,6 +167,26 @@ group_mod(const struct ofp_msg *m)
     ofp_buf_uninit(&b);
 }
 
+/* A meter-mod that decodes encodes to one that decodes the same. */
+static void
+meter_mod(const struct ofp_msg *m)
+{
+    struct ofp_meter_mod mm, again;
+    struct ofp_buf b;
+
+    if (ofp_meter_mod_decode(m->body, m->body_len, &mm)
+        || mm.n_bands > OFP_METER_MAX_BANDS) {
+        return;
+    }
+    ofp_buf_init(&b);
+    ofp_meter_mod_encode(&b, &mm);
+    if (ofp_meter_mod_decode(b.data, b.len, &again)
+        || memcmp(&mm, &again, sizeof mm)) {
+        abort();
+    }
+    ofp_buf_uninit(&b);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -202,6 +226,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             nx_flow_mod(&m);
         } else if (m.type == OFPTYPE_GROUP_MOD) {
             group_mod(&m);
+        } else if (m.type == OFPTYPE_METER_MOD) {
+            meter_mod(&m);
+        } else if (m.type == OFPTYPE_METER_STATS_REQUEST
+                   || m.type == OFPTYPE_METER_CONFIG_REQUEST) {
+            uint32_t id;
+            ofp_meter_request_decode(m.body, m.body_len, &id);
         }
         data += len;
         size -= len;

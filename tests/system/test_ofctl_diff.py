@@ -55,7 +55,7 @@ NORMALISE = [
      "failed to connect to socket (ERR)",
      "after a failed version negotiation both switches hang up; whether "
      "ovs-ofctl's own error message still went out first is a race"),
-    (r"duration=[0-9.]+s", "duration=Xs", "time"),
+    (r"duration[=:][0-9.]+s", "duration=Xs", "time"),
     (r"(idle|hard)_age=[0-9]+", r"\1_age=X", "time"),
     (r"dpid:[0-9a-f]{16}", "dpid:X",
      "the datapath id comes from the bridge's MAC, random per run"),
@@ -76,6 +76,10 @@ ACCEPTED = [
     (r"^dump-desc", r"^(Manufacturer|Hardware|Software): ",
      "the switch says who made it and its version: hvs is not Open "
      "vSwitch"),
+    (r"^meter-features", r"^max_meter:\d+ max_bands:\d+ max_color:0$",
+     "the limits are the datapath's: hvs-dpd has the kernel's (200000 "
+     "meters of one band), Open vSwitch's userspace datapath 262144 of "
+     "8 (test_meter_features_are_the_datapaths checks hvs's)"),
 ]
 # Per command: (command regex, pattern, replacement, reason).
 NORMALISE_CMD = [
@@ -89,13 +93,15 @@ UNORDERED = [
     (r"^dump-group(s|-stats)",
      "groups come in the order of the switch's group hash table"),
 ]
+# Commands whose output is blocks separated by blank lines, compared as a
+# set of blocks: (regex, reason).
+UNORDERED_BLOCKS = [
+    (r"^(dump-meters?|meter-stats)( |$)",
+     "meters come in the order of the switch's meter hash table"),
+]
 # Differences that are gaps in hvs, not legitimate: listed so that the
 # test shows them, each with what is missing.  (command regex, version)
 KNOWN_GAPS = [
-    (r"^meter-features", "OpenFlow13",
-     "hvs-vswitchd has no meter table (meter-mod is refused), so it "
-     "reports max_meter 0 where Open vSwitch's userspace datapath has "
-     "262144"),
 ]
 
 
@@ -237,6 +243,20 @@ def accepted(cmd, line):
                for c, l_, _ in ACCEPTED)
 
 
+def _sort_blocks(lines):
+    """The header line, then the blank-line separated blocks sorted."""
+    blocks, cur = [], []
+    for x in lines[1:]:
+        if x.strip():
+            cur.append(x)
+        elif cur:
+            blocks.append(cur)
+            cur = []
+    if cur:
+        blocks.append(cur)
+    return lines[:1] + ["\n".join(b) for b in sorted(blocks)]
+
+
 def compare(cmd, a, b):
     """Returns the unified diff of hvs output 'a' against real Open
     vSwitch output 'b', without the accepted lines."""
@@ -247,6 +267,8 @@ def compare(cmd, a, b):
     lb = [x for x in normalise(b).splitlines() if not accepted(cmd, x)]
     if any(re.search(c, cmd) for c, _ in UNORDERED):
         la, lb = la[:1] + sorted(la[1:]), lb[:1] + sorted(lb[1:])
+    if any(re.search(c, cmd) for c, _ in UNORDERED_BLOCKS):
+        la, lb = _sort_blocks(la), _sort_blocks(lb)
     if la == lb:
         return ""
     return "\n".join(difflib.unified_diff(lb, la, "ovs-vswitchd", "hvs",
@@ -361,6 +383,20 @@ def test_ofctl_same_as_ovs(topo, switch_factory, real_ovs, version):
          "idle_timeout=10,cookie=0x9,send_flow_rem,eth_type=0x800,"
          "NXM_OF_IP_DST[]=NXM_OF_IP_SRC[],load:0x5->NXM_NX_REG2[],"
          "NXM_OF_VLAN_TCI[0..11]),output:1")
+    # set_field that OpenFlow 1.0 has no action for: ovs-ofctl sends
+    # NXAST_REG_LOADs (one per 64 bits, one per run of mask bits), and a
+    # switch dumps them back that way over 1.0.
+    both("add-flow", "table=8,priority=5,ipv6,actions=set_field:fe80::1"
+         "->ipv6_src,set_field:0x5/0x5->reg0,set_field:0x1/0xff->reg4,"
+         "set_field:0x3->pkt_mark,set_field:0x9->tun_id,output:1")
+    both("add-flow", "table=8,priority=6,ip,actions=set_field:10.0.0.9"
+         "->ip_dst,set_field:5->ip_dscp,set_field:0x77->metadata")
+    both("dump-flows", "table=8")
+    # ... and dumped in the other version (1.0 rules carry RESET_COUNTS
+    # over 1.3; 1.3 set_fields become loads over 1.0).
+    pair.version = "OpenFlow13" if version is None else None
+    both("dump-flows", "table=8")
+    pair.version = version
     both("dump-flows", "table=6")
     both("dump-flows", "table=3")
     both("--sort", "dump-flows", "table=4")
@@ -510,7 +546,58 @@ def test_ofctl_same_as_ovs(topo, switch_factory, real_ovs, version):
     both("del-flows")
     both("del-groups")
     both("dump-groups")
+
+    # Meters (OpenFlow 1.3 only: over 1.0 ovs-ofctl refuses them itself,
+    # which is compared too).  The metered rules match traffic nobody
+    # sends, so that the counters agree.
+    of13 = version is not None
+    for m in METERS:
+        both("add-meter", m, check=of13)
+    both("dump-meters", check=of13)
+    both("dump-meter", "meter=2", check=of13)
+    both("meter-stats", check=of13)
+    both("meter-stats", "meter=2", check=of13)
+    for m, why in METER_ERRORS:
+        both(*m.split(" ", 1), check=False)
+    both("mod-meter", "meter=1,kbps,burst,band=type=drop,rate=100,"
+         "burst_size=20", check=of13)
+    both("dump-meter", "meter=1", check=of13)
+    both("add-flow", "priority=95,tcp,tp_dst=9999,actions=meter:1,output:2",
+         check=of13)
+    both("add-flow", "priority=94,udp,tp_dst=9999,actions=meter:2,"
+         "goto_table:2", check=of13)
+    both("add-flow", "table=1,priority=94,udp,tp_dst=9999,actions=meter:3,"
+         "write_metadata:0x5/0xff,goto_table:4", check=of13)
+    both("add-flow", "priority=96,tcp,actions=meter:9,output:2",
+         check=False)                               # no meter 9
+    both("--sort", "dump-flows")
+    both("meter-stats", check=of13)
+    both("del-meter", "meter=1", check=of13)        # takes its rule
+    both("--sort", "dump-flows")
+    both("dump-meters", check=of13)
+    both("del-meters", check=of13)
+    both("--sort", "dump-flows")
+    both("dump-meters", check=of13)
+    both("meter-stats", check=of13)
     pair.check()
+
+
+METERS = [
+    "meter=1,pktps,band=type=drop,rate=10",
+    "meter=2,kbps,burst,stats,band=type=drop,rate=1000,burst_size=100",
+    "meter=3,pktps,stats,band=type=drop,rate=7",
+    "meter=4,kbps,stats,band=type=drop,rate=64",
+    "meter=controller,pktps,band=type=drop,rate=100",
+]
+METER_ERRORS = [
+    ("add-meter meter=1,pktps,band=type=drop,rate=10", "exists"),
+    ("mod-meter meter=7,pktps,band=type=drop,rate=10", "unknown"),
+    ("add-meter meter=5,pktps,band=type=dscp_remark,rate=10,prec_level=1",
+     "no datapath of either switch remarks DSCP"),
+    ("dump-meter meter=77", "unknown"),
+    ("meter-stats meter=77", "unknown"),
+    ("del-meter meter=77", "deleting a missing meter is no error"),
+]
 
 
 @pytest.mark.parametrize("version", ["OpenFlow14", "OpenFlow15",
@@ -846,6 +933,123 @@ def test_learn_steers_traffic(topo, switch_factory, version):
     assert "n_packets=0," not in stats, stats
 
 
+_TCP_SENDER = r"""
+import socket, struct, sys
+flags = int(sys.argv[1], 0)
+def csum(b):
+    b += b"\0" * (len(b) % 2)
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+src, dst = socket.inet_aton("10.43.0.1"), socket.inet_aton("10.43.0.2")
+tcp = struct.pack("!HHIIBBHHH", 1000, 80, 1, 0, 5 << 4, flags, 1000, 0, 0)
+ph = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
+tcp = tcp[:16] + struct.pack("!H", csum(ph + tcp)) + tcp[18:]
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0,
+                 src, dst)
+ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+eth = bytes.fromhex("024300000002" "024300000001") + b"\x08\x00"
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+s.send(eth + ip + tcp)
+"""
+
+
+def _send_tcp(ns, flags):
+    """One TCP segment 10.43.0.1:1000 -> 10.43.0.2:80 with 'flags' out of
+    eth0 of VM namespace 'ns' (a's), whatever the kernel thinks."""
+    run(["/usr/bin/python3", "-c", _TCP_SENDER, hex(flags)], ns=ns)
+
+
+def _wait_both(pair, args, pred, timeout=10):
+    deadline = time.time() + timeout
+    for sw in (pair.hvs, pair.ovs):
+        while not pred(ofctl(sw, args, version=pair.version).stdout):
+            assert time.time() < deadline, (
+                "hvs" if sw is pair.hvs else "ovs",
+                ofctl(sw, args, version=pair.version).stdout)
+            time.sleep(0.2)
+
+
+LEARN_CONN = (
+    "table=0,priority=10,tcp,actions="
+    "learn(table=1,idle_timeout=60,hard_timeout=120,fin_idle_timeout=5,"
+    "fin_hard_timeout=10,priority=5,cookie=0x77,delete_learned,"
+    "eth_type=0x800,nw_proto=6,NXM_OF_IP_SRC[],NXM_OF_IP_DST[],"
+    "NXM_OF_TCP_SRC[],NXM_OF_TCP_DST[],output:NXM_OF_IN_PORT[]),"
+    "learn(table=2,idle_timeout=30,fin_idle_timeout=3,cookie=0x88,"
+    "eth_type=0x800,NXM_OF_IP_SRC[],output:NXM_OF_IN_PORT[]),"
+    "resubmit(,1)")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_learn_fin_timeout_and_delete_learned_same_as_ovs(
+        topo, switch_factory, real_ovs, version):
+    """learn's fin_idle_timeout/fin_hard_timeout give the learned rule a
+    fin_timeout action, and a TCP FIN it sees shortens its timeouts (it
+    then idles out in 5 s); delete_learned makes deleting the learning
+    rule delete what it learned: every rule of the learned table with the
+    learned cookie, and nothing else.  The same on hvs as on Open
+    vSwitch, with real packets through both."""
+    hvs, ovs = switch_factory(), real_ovs()
+    a = {hvs: wire(topo, hvs, "h")["a"], ovs: wire(topo, ovs, "o")["a"]}
+    pair = Pair(hvs, ovs, version)
+    both = pair.both
+    both("del-flows")
+    both("add-flow", LEARN_CONN)
+    both("dump-flows")
+    for sw in (hvs, ovs):
+        _send_tcp(a[sw], 0x02)                          # SYN
+    _wait_both(pair, ["dump-flows", "table=1"], lambda o: "0x77" in o)
+    _wait_both(pair, ["dump-flows", "table=2"], lambda o: "0x88" in o)
+    both("--sort", "dump-flows")        # the upcalled SYN counted, bytes too
+    both("add-flow", "table=1,priority=7,cookie=0x77,udp,actions=drop")
+    both("add-flow", "table=1,priority=8,cookie=0x78,udp,actions=drop")
+
+    # FIN: 5 and 10 s instead of 60 and 120, shown in dumps.  When it
+    # was changed last (hard_age) depends on the second each switch saw
+    # the packet in: left out.
+    for sw in (hvs, ovs):
+        _send_tcp(a[sw], 0x11)                          # FIN, ACK
+    _wait_both(pair, ["dump-flows", "table=1"],
+               lambda o: "idle_timeout=5, hard_timeout=10," in o)
+    outs = [ofctl(sw, ["dump-flows", "table=1"], version=version)
+            for sw in (hvs, ovs)]
+    h, o = (re.sub(r"hard_age=\d+, ", "", p.stdout) for p in outs)
+    d = compare("dump-flows table=1", h, o)
+    assert not d, d
+    # No more packets: it idles out after 5 s on both.
+    _wait_both(pair, ["dump-flows", "table=1"],
+               lambda o: "priority=5," not in o, timeout=15)
+    both("dump-flows", "table=1")
+
+    # delete_learned: learn again, then delete the learning rule.
+    for sw in (hvs, ovs):
+        _send_tcp(a[sw], 0x02)
+    _wait_both(pair, ["dump-flows", "table=1"], lambda o: "priority=5," in o)
+    both("--strict", "del-flows", "table=0,priority=10,tcp")
+    both("--sort", "dump-flows")
+    pair.check()
+
+
+def test_meter_features_are_the_datapaths(topo, switch_factory):
+    """meter-features, whose limits legitimately differ from Open
+    vSwitch's userspace datapath, reports hvs-dpd's: the kernel's limits,
+    drop bands, every rate unit, burst and counters."""
+    hvs = switch_factory()
+    wire(topo, hvs, "h")
+    out = ofctl(hvs, ["meter-features"], version="OpenFlow13").stdout
+    lines = [x.strip() for x in out.splitlines()]
+    assert "max_meter:200000 max_bands:1 max_color:0" in lines, out
+    assert "band_types: drop" in lines, out
+    assert "capabilities: kbps pktps burst stats" in lines, out
+    # One band is all a meter may have.
+    p = ofctl(hvs, ["add-meter", "meter=1,pktps,bands=type=drop,rate=1 "
+                    "type=drop,rate=2"], version="OpenFlow13", check=False)
+    assert p.returncode and "OFPMMFC_OUT_OF_BANDS" in p.stderr, p.stderr
+
+
 def test_table_features_list_what_hvs_does(topo, switch_factory):
     """The lines of dump-table-features that legitimately differ from
     Open vSwitch's say what hvs supports."""
@@ -931,6 +1135,108 @@ def _of13_group_mod(command, gtype, gid, buckets):
 NXM_IP_SRC = (0 << 16) | (7 << 9) | 4
 OF10_OUTPUT_1 = struct.pack("!HHHH", 0, 8, 1, 0)
 OF13_OUTPUT_1 = struct.pack("!HHIH6x", 0, 16, 1, 0)
+
+def _oxm_hdr(cls, field, length, masked=False):
+    return struct.pack("!I", cls << 16 | field << 9 | (masked << 8)
+                       | (length * (2 if masked else 1)))
+
+
+def _reg_load2(cls, field, value, mask=None):
+    """NXAST_REG_LOAD2 of 'value' (bytes) into a field, 'mask' optional."""
+    body = (struct.pack("!HHIH", 0xffff, 0, 0x2320, 33)
+            + _oxm_hdr(cls, field, len(value), mask is not None) + value
+            + (mask or b""))
+    body += b"\0" * ((8 - len(body) % 8) % 8)
+    return body[:2] + struct.pack("!H", len(body)) + body[4:]
+
+
+def _nx_resubmit_table(table):
+    return struct.pack("!HHIHHB3x", 0xffff, 16, 0x2320, 14, 0xfff8, table)
+
+
+REG_LOAD2_FLOWS = [
+    # (NXM match, actions): reg0 (NXM 1, 0) whole and masked, ip_dst (OXM
+    # 0x8000, 12) masked, ipv6_src (NXM 1, 19), metadata (OXM, 2), tun_id
+    # (NXM 1, 16) masked, in_port (NXM 0, 0).
+    (b"", _reg_load2(1, 0, struct.pack("!I", 5))),
+    (b"", _reg_load2(1, 0, struct.pack("!I", 5), struct.pack("!I", 0xf))),
+    (_nxm(3, 2, struct.pack("!H", 0x0800)),
+     _reg_load2(0x8000, 12, bytes([10, 0, 0, 1]), bytes([255, 0, 0, 255]))),
+    (_nxm(3, 2, struct.pack("!H", 0x86dd)),
+     _reg_load2(1, 19, bytes.fromhex("fe80" + "00" * 13 + "01"))),
+    (b"", _reg_load2(0x8000, 2, struct.pack("!Q", 3))),
+    (b"", _reg_load2(1, 16, struct.pack("!Q", 5), struct.pack("!Q", 0xff))),
+    (b"", _reg_load2(0, 0, struct.pack("!H", 1))),
+]
+
+
+def test_reg_load2_same_as_ovs(topo, switch_factory, real_ovs):
+    """Open vSwitch's NXAST_REG_LOAD2 (a set-field with an optional mask,
+    in any OpenFlow version) is accepted from OpenFlow 1.0 and 1.3
+    flow-mods and dumped back as it came, in both versions, as Open
+    vSwitch does.  ovs-ofctl itself sends NXAST_REG_LOAD for every field
+    hvs has, so the flow-mods are made here.  Then traffic: a masked
+    REG_LOAD2 of eth_dst repairs the one byte that a's stale neighbour
+    entry has wrong, and one of a register steers through a table."""
+    pair, nss = make_pair(topo, switch_factory, real_ovs, None)
+    diffs = []
+    for i, (match, actions) in enumerate(REG_LOAD2_FLOWS):
+        of10 = _nx_flow_mod(match, actions, priority=200 + i)
+        oxm = match.replace(struct.pack("!I", 3 << 9 | 2),
+                            _oxm_hdr(0x8000, 5, 2))
+        of13 = _of13_flow_mod(oxm, _apply(actions))
+        of13 = of13[:22] + struct.pack("!H", 300 + i) + of13[24:]
+        for version, type_, body in ((1, 4, of10), (4, 14, of13)):
+            h = _exchange(pair.hvs, version, type_, body)
+            o = _exchange(pair.ovs, version, type_, body)
+            if h != o or h:
+                diffs.append("flow %d (OpenFlow 0x%02x): hvs %s, ovs %s"
+                             % (i, version, h, o))
+    assert not diffs, "\n".join(diffs)
+    for version in VERSIONS:
+        pair.version = version
+        pair.both("--sort", "dump-flows")
+    pair.check()
+
+    hvs = pair.hvs
+    a = nss["a"]
+    ofctl(hvs, ["del-flows"])
+    run(["ip", "neigh", "replace", "10.43.0.2", "lladdr",
+         "02:43:00:00:00:ee", "dev", "eth0", "nud", "permanent"], ns=a)
+    ofctl(hvs, ["add-flow", "priority=0,actions=NORMAL"])
+    assert not _ping_ok(a, "10.43.0.2", tries=1)
+    fix = _reg_load2(0, 1, bytes.fromhex("024300000002"),
+                     bytes.fromhex("0000000000ff"))      # NXM_OF_ETH_DST
+    steer = (_reg_load2(1, 0, struct.pack("!I", 0x25),
+                        struct.pack("!I", 0xf0))       # reg0 = 0x20/0xf0
+             + _nx_resubmit_table(1))
+    for body in (_nx_flow_mod(_nxm(0, 2, struct.pack("!H", 1)),
+                              fix + steer),):
+        assert _exchange(hvs, 1, 4, body) == []
+    ofctl(hvs, ["add-flow", "table=1,reg0=0x20,actions=output:2"])
+    assert _ping_ok(a, "10.43.0.2"), _dpflows(hvs)
+    # Only the masked bits were loaded: reg0 is 0x20, which the rule in
+    # table 1 matches exactly.
+    deadline = time.time() + 5
+    while "n_packets=0," in ofctl(hvs, ["dump-flows", "table=1"]).stdout:
+        assert time.time() < deadline, _dpflows(hvs)
+        time.sleep(0.2)
+
+
+def _band(btype, rate, burst=0, extra=b"", length=16):
+    b = struct.pack("!HHII", btype, length, rate, burst) + extra
+    return (b + b"\0" * length)[:length]
+
+
+def _meter_mod(command, flags, meter_id, bands=b""):
+    return struct.pack("!HHI", command, flags, meter_id) + bands
+
+
+def _meter_request(mp_type, body):
+    return struct.pack("!HH4x", mp_type, 0) + body
+
+
+DROP10 = _band(1, 10)
 
 # (name, version, type, body): each is sent alone on a fresh connection
 # to both switches; the reply (an error, or nothing) must agree.
@@ -1021,6 +1327,111 @@ MALFORMED = [
      struct.pack("!IIH6x", 0xffffffff, 0xfffffffd, 16)
      + struct.pack("!HHIH6x", 0, 16, 77, 0) + b"\0" * 14),
     ("wrong version after negotiation", 4, 5, None),
+    # NXAST_REG_LOAD2: malformed and refused, in 1.0 and 1.3.
+    ("REG_LOAD2: field length wrong", 1, 4,
+     _nx_flow_mod(b"", _reg_load2(1, 0, b"\0\0\5"))),
+    ("REG_LOAD2: field length wrong", 4, 14,
+     _of13_flow_mod(b"", _apply(_reg_load2(1, 0, b"\0\0\5")))),
+    ("REG_LOAD2: padding not zero", 1, 4,
+     _nx_flow_mod(b"", _reg_load2(1, 0, struct.pack("!I", 5))[:-1]
+                  + b"\1")),
+    ("REG_LOAD2: padding not zero", 4, 14,
+     _of13_flow_mod(b"", _apply(_reg_load2(1, 0, struct.pack("!I", 5))[:-1]
+                                + b"\1"))),
+    ("REG_LOAD2: unknown field", 1, 4,
+     _nx_flow_mod(b"", _reg_load2(1, 100, struct.pack("!I", 5)))),
+    ("REG_LOAD2: unknown field", 4, 14,
+     _of13_flow_mod(b"", _apply(_reg_load2(1, 100, struct.pack("!I", 5))))),
+    ("REG_LOAD2: eth_type is not writable", 1, 4,
+     _nx_flow_mod(b"", _reg_load2(0, 3, b"\x08\0"))),
+    ("REG_LOAD2: ip_dst without an IP match", 1, 4,
+     _nx_flow_mod(b"", _reg_load2(0x8000, 12, b"\x0a\0\0\1"))),
+    ("REG_LOAD2: ip_dst without an IP match", 4, 14,
+     _of13_flow_mod(b"", _apply(_reg_load2(0x8000, 12, b"\x0a\0\0\1")))),
+    ("REG_LOAD2: value longer than the action", 1, 4,
+     _nx_flow_mod(b"", struct.pack("!HHIH", 0xffff, 16, 0x2320, 33)
+                  + _oxm_hdr(1, 0, 4) + b"\0\0")),
+    ("REG_LOAD2: value longer than the action", 4, 14,
+     _of13_flow_mod(b"", _apply(struct.pack("!HHIH", 0xffff, 16, 0x2320,
+                                            33)
+                                + _oxm_hdr(1, 0, 4) + b"\0\0"))),
+    ("REG_LOAD2: no field", 1, 4,
+     _nx_flow_mod(b"", struct.pack("!HHIH6x", 0xffff, 16, 0x2320, 33))),
+    ("REG_LOAD2: eight more zeros", 1, 4,
+     _nx_flow_mod(b"", struct.pack("!HHIH", 0xffff, 32, 0x2320, 33)
+                  + _oxm_hdr(1, 0, 4) + struct.pack("!I", 5) + b"\0" * 14)),
+    # Meters: every refusal Open vSwitch makes, in its order (the valid
+    # adds run first; each case is its own connection, the meter table
+    # is the switch's).
+    ("meter-mod: add meter 1", 4, 29, _meter_mod(0, 2, 1, DROP10)),
+    ("meter-mod: add meter 1 again", 4, 29, _meter_mod(0, 2, 1, DROP10)),
+    ("meter-mod: unknown command", 4, 29, _meter_mod(3, 2, 5, DROP10)),
+    ("meter-mod: meter 0", 4, 29, _meter_mod(0, 2, 0, DROP10)),
+    ("meter-mod: meter OFPM_ALL", 4, 29,
+     _meter_mod(0, 2, 0xffffffff, DROP10)),
+    ("meter-mod: meter beyond OFPM_MAX", 4, 29,
+     _meter_mod(0, 2, 0xffff0001, DROP10)),
+    ("meter-mod: the slowpath meter", 4, 29,
+     _meter_mod(0, 2, 0xfffffffd, DROP10)),
+    ("meter-mod: kbps and pktps", 4, 29, _meter_mod(0, 3, 6, DROP10)),
+    ("meter-mod: no rate unit", 4, 29, _meter_mod(0, 0, 6, DROP10)),
+    ("meter-mod: an unknown flag", 4, 29, _meter_mod(0, 0x12, 6, DROP10)),
+    ("meter-mod: no bands", 4, 29, _meter_mod(0, 2, 6)),
+    ("meter-mod: rate 0", 4, 29, _meter_mod(0, 2, 6, _band(1, 0))),
+    ("meter-mod: unknown band type", 4, 29,
+     _meter_mod(0, 2, 6, _band(3, 10))),
+    ("meter-mod: experimenter band", 4, 29,
+     _meter_mod(0, 2, 6, _band(0xffff, 10))),
+    ("meter-mod: dscp_remark band", 4, 29,
+     _meter_mod(0, 2, 6, _band(2, 10, 0, b"\x01"))),
+    ("meter-mod: band of 12 bytes", 4, 29,
+     _meter_mod(0, 2, 6, _band(1, 10, length=12))),
+    ("meter-mod: band of 32 bytes", 4, 29,
+     _meter_mod(0, 2, 6, _band(1, 10, length=32))),
+    ("meter-mod: band and 8 more bytes", 4, 29,
+     _meter_mod(0, 2, 6, DROP10 + b"\0" * 8)),
+    ("meter-mod: truncated", 4, 29, struct.pack("!HH", 0, 2)),
+    ("meter-mod: nine bands", 4, 29, _meter_mod(0, 2, 6, DROP10 * 9)),
+    ("meter-mod: burst flag, no burst size", 4, 29,
+     _meter_mod(0, 6, 7, DROP10)),
+    ("meter-mod: modify a missing meter", 4, 29,
+     _meter_mod(1, 2, 77, DROP10)),
+    ("meter-mod: modify meter 1", 4, 29,
+     _meter_mod(1, 1, 1, _band(1, 100, 5))),
+    ("meter-mod: modify with kbps and pktps", 4, 29,
+     _meter_mod(1, 3, 1, DROP10)),
+    ("meter-mod: modify to no bands", 4, 29, _meter_mod(1, 2, 1)),
+    ("meter-mod: delete a missing meter", 4, 29, _meter_mod(2, 0, 77)),
+    ("meter-mod: delete meter 0", 4, 29, _meter_mod(2, 0, 0)),
+    ("meter-mod: delete with 2 stray bytes", 4, 29,
+     _meter_mod(2, 3, 77, b"\1\2")),
+    ("meter-mod: delete with a band", 4, 29, _meter_mod(2, 0, 77, DROP10)),
+    ("meter-mod: in OpenFlow 1.0", 1, 29, _meter_mod(0, 2, 9, DROP10)),
+    ("meter stats: truncated", 4, 18, _meter_request(9, b"\0\0")),
+    ("meter stats: missing meter", 4, 18,
+     _meter_request(9, struct.pack("!I4x", 77))),
+    ("meter stats: meter 0", 4, 18,
+     _meter_request(9, struct.pack("!I4x", 0))),
+    ("meter stats: trailing bytes", 4, 18,
+     _meter_request(9, struct.pack("!I4x", 1) + b"\0" * 8)),
+    ("meter config: missing meter", 4, 18,
+     _meter_request(10, struct.pack("!I4x", 77))),
+    ("meter config: no padding", 4, 18,
+     _meter_request(10, struct.pack("!I", 1))),
+    ("meter features with a body", 4, 18, _meter_request(11, b"\0" * 8)),
+    ("meter stats in OpenFlow 1.0", 1, 16,
+     struct.pack("!HH", 9, 0) + struct.pack("!I4x", 1)),
+    ("flow-mod: meter instruction for a missing meter", 4, 14,
+     _of13_flow_mod(b"", struct.pack("!HHI", 6, 8, 99))),
+    ("flow-mod: meter instruction for meter 0", 4, 14,
+     _of13_flow_mod(b"", struct.pack("!HHI", 6, 8, 0))),
+    ("flow-mod: meter instruction of 16 bytes", 4, 14,
+     _of13_flow_mod(b"", struct.pack("!HHI4x", 6, 16, 1))),
+    ("flow-mod: two meter instructions", 4, 14,
+     _of13_flow_mod(b"", struct.pack("!HHI", 6, 8, 1) * 2)),
+    ("flow-mod: meter after apply-actions", 4, 14,
+     _of13_flow_mod(b"", _apply(OF13_OUTPUT_1)
+                    + struct.pack("!HHI", 6, 8, 1))),
 ]
 
 
@@ -1073,3 +1484,51 @@ def test_malformed_same_as_ovs(topo, switch_factory, real_ovs):
             diffs.append("%s (OpenFlow 0x%02x): hvs %s, ovs %s"
                          % (name, version, h, o))
     assert not diffs, "\n".join(diffs)
+
+
+def _as_slave(sw):
+    """Becomes a slave on 'sw' (OpenFlow 1.3), then sends one message of
+    each kind that changes the switch or sends packets, and a
+    set-config; returns (xid, type, error) of every reply."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(5)
+    sock.connect(os.path.join(sw.rundir, "br0.mgmt"))
+    sock.sendall(_msg(4, 0, struct.pack("!HHI", 1, 8, 1 << 4), 1))
+    assert _recv_msg(sock)
+    msgs = [
+        (24, struct.pack("!I4xQ", 3, 0)),                   # role: slave
+        (14, _of13_flow_mod(b"", b"")),
+        (29, _meter_mod(0, 2, 42, DROP10)),
+        (15, _of13_group_mod(0, 0, 42, b"")),
+        (16, struct.pack("!I4x6s2xIII4x", 1, b"\0" * 6, 0, 1, 0)),
+        (13, struct.pack("!IIH6x", 0xffffffff, 0xfffffffd, 0)
+         + b"\0" * 14),
+        (17, struct.pack("!B3xI", 0, 0)),                   # table-mod
+        (9, struct.pack("!HH", 0, 128)),                    # set-config
+    ]
+    sock.sendall(b"".join(_msg(4, t, b, 2 + i)
+                          for i, (t, b) in enumerate(msgs))
+                 + _msg(4, 2, b"", 99))
+    got = []
+    while True:
+        m = _recv_msg(sock)
+        if m is None or m[1] == 3:
+            break
+        xid = struct.unpack("!I", m[4:8])[0]
+        got.append((xid, m[1], m[8:12].hex() if m[1] == 1 else ""))
+    sock.close()
+    return got
+
+
+def test_slave_refused_same_as_ovs(topo, switch_factory, real_ovs):
+    """A slave controller may change nothing: flow-, group-, meter-,
+    port- and table-mods and packet-outs get IS_SLAVE, as from Open
+    vSwitch, and the flow table stays as it was."""
+    pair, _ = make_pair(topo, switch_factory, real_ovs, "OpenFlow13")
+    h, o = _as_slave(pair.hvs), _as_slave(pair.ovs)
+    assert h == o, (h, o)
+    assert sum(1 for x in h if x[2] == "0001000a") == 6, h
+    pair.both("dump-flows")
+    pair.both("dump-meters")
+    pair.check()
+

@@ -3,6 +3,7 @@ default with Nicira extensions, and -O OpenFlow13) against the bridge's
 management socket RUNDIR/br0.mgmt; traffic follows the installed rules;
 malformed OpenFlow gets errors and the daemon survives."""
 import os
+import re
 import socket
 import struct
 import time
@@ -298,6 +299,67 @@ def test_goto_table_of13(topo, switch_factory):
     ping(a, "10.42.0.2")
     ofctl(s, "add-flow", "table=1,priority=40000,icmp,actions=drop", version=v)
     no_ping(a, "10.42.0.2")
+
+
+def _meter_stats(s, meter):
+    out = ofctl(s, "meter-stats", "meter=%d" % meter,
+                version="OpenFlow13").stdout
+    seen = re.search(r"packet_in_count:(\d+)", out)
+    band = re.search(r"0: packet_count:(\d+)", out)
+    assert seen and band, out
+    return int(seen.group(1)), int(band.group(1))
+
+
+def test_meter_drops_over_rate(topo, switch_factory):
+    """A meter of 5 packets/s (a burst of 5) on a's pings to b lets
+    through about 5 + 5/s of a one-second burst of 100 and drops the rest;
+    the meter's datapath counters say so; once the meter is deleted (with
+    its rule) the pings pass again.  The replies take NORMAL, unmetered."""
+    s, nss, ofp = make_bridge(topo, switch_factory, VMS[:2])
+    a = nss["a"]
+    v = "OpenFlow13"
+    ping(a, "10.42.0.2")                    # ARP resolved, NORMAL
+    ofctl(s, "add-meter", "meter=1,pktps,band=type=drop,rate=5", version=v)
+    ofctl(s, "add-flow", "priority=100,in_port=%d,icmp,actions=meter:1,"
+          "output:%d" % (ofp["a"], ofp["b"]), version=v)
+    time.sleep(0.5)                         # revalidation
+    n = 100
+    start = time.time()
+    p = run(["ping", "-q", "-c", str(n), "-i", "0.01", "-W", "1",
+             "10.42.0.2"], ns=a, check=False, timeout=60)
+    elapsed = time.time() - start
+    got = re.search(r"(\d+) received", p.stdout)
+    assert got, p.stdout + p.stderr
+    received = int(got.group(1))
+    # The bucket starts full (5) and refills at 5/s over the burst.
+    assert 1 <= received <= 5 + 5 * elapsed + 3, (received, elapsed,
+                                                    p.stdout)
+    dp = s.appctl("dpctl/dump-flows").stdout
+    assert "meter(" in dp, dp
+    deadline = time.time() + 5
+    while True:
+        seen, dropped = _meter_stats(s, 1)
+        if seen >= n or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert seen >= n and dropped >= n - received - 1, (seen, dropped,
+                                                        received)
+    ofctl(s, "del-meter", "meter=1", version=v)
+    assert not [x for x in flows(s, version=v) if "meter:" in x]
+    p = run(["ping", "-q", "-c", "20", "-i", "0.01", "-W", "1",
+             "10.42.0.2"], ns=a, check=False, timeout=60)
+    assert " 0% packet loss" in p.stdout, p.stdout
+
+    # The controller meter limits packet-ins only: the datapath sends
+    # the controller's copy through it in a clone, the output is not.
+    ofctl(s, "add-meter", "meter=controller,pktps,band=type=drop,rate=1",
+          version=v)
+    ofctl(s, "add-flow", "priority=200,in_port=%d,icmp,actions=controller,"
+          "output:%d" % (ofp["a"], ofp["b"]), version=v)
+    time.sleep(0.5)
+    ping(a, "10.42.0.2")
+    dp = s.appctl("dpctl/dump-flows").stdout
+    assert re.search(r"clone\(meter\(\d+\),userspace\(", dp), dp
 
 
 def _connect(s, version):

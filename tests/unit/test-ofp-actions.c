@@ -140,7 +140,7 @@ test_action_errors(void **state)
     assert_int_equal(decode13(inst_unknown, 8), OFPERR_BAD_INST_UNKNOWN);
     static const uint8_t inst_twice[] = { 0, 5, 0, 8, 0, 0, 0, 0,
                                           0, 5, 0, 8, 0, 0, 0, 0 };
-    assert_int_equal(decode13(inst_twice, 16), OFPERR_BAD_INST_UNSUP);
+    assert_int_equal(decode13(inst_twice, 16), OFPERR_ONF_DUP_INSTRUCTION);
     static const uint8_t goto_len[] = { 0, 1, 0, 16, 1, 0, 0, 0,
                                         0, 0, 0, 0, 0, 0, 0, 0 };
     assert_int_equal(decode13(goto_len, 16), OFPERR_BAD_INST_LEN);
@@ -206,13 +206,18 @@ test_of13_instructions(void **state)
     assert_int_equal(b.data[1], 4);
     assert_int_equal(b.data[3], 48);
 
-    /* In 1.0 only the applied actions remain: push_vlan has no 1.0
-     * spelling, the set-field of a VID becomes set_vlan_vid. */
+    /* In 1.0 the applied actions remain (push_vlan has no 1.0 spelling,
+     * the set-field of a VID becomes set_vlan_vid), the action set goes,
+     * and write-metadata and goto-table become Open vSwitch's
+     * NXAST_WRITE_METADATA and NXAST_RESUBMIT_TABLE, as it sends them. */
     ofp_buf_clear(&b);
     ofpacts_encode_actions(OFP10_VERSION, &l, &b);
     static const uint8_t in10[] = {
         0, 1, 0, 8, 0, 5, 0, 0,
         0, 0, 0, 8, 0, 1, 0, 0,
+        0xff, 0xff, 0, 32, 0, 0, 0x23, 0x20, 0, 22, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0xf0,
+        0xff, 0xff, 0, 16, 0, 0, 0x23, 0x20, 0, 14, 0xff, 0xf8, 3, 0, 0, 0,
     };
     assert_int_equal(b.len, sizeof in10);
     assert_memory_equal(b.data, in10, sizeof in10);
@@ -580,6 +585,161 @@ test_prereqs(void **state)
     ofpacts_uninit(&l);
 }
 
+/* NXAST_REG_LOAD2: reg0 = 0x25/0xf0 (NXM_NX_REG0_W), as it comes from a
+ * controller, decodes to a masked set-field, encodes back byte for byte in
+ * both versions, and refuses what Open vSwitch refuses. */
+static void
+test_reg_load2(void **state)
+{
+    (void) state;
+    static const uint8_t load2[] = {
+        0xff, 0xff, 0, 24, 0, 0, 0x23, 0x20, 0, 33,
+        0x00, 0x01, 0x01, 0x08, 0, 0, 0, 0x25, 0, 0, 0, 0xf0,
+        0, 0,
+    };
+    struct ofpacts l;
+    struct ofp_buf b;
+
+    ofpacts_init(&l);
+    ofp_buf_init(&b);
+    assert_int_equal(ofpacts_decode_actions(OFP10_VERSION, load2,
+                                            sizeof load2, &l), 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.a[0].type, OFPACT_SET_FIELD);
+    assert_int_equal(l.a[0].field, MF_REG0);
+    assert_int_equal(l.a[0].nx_load2, 1);
+    assert_int_equal(l.a[0].value[3], 0x20);    /* only the mask's bits */
+    assert_int_equal(l.a[0].set_mask[3], 0xf0);
+    for (uint8_t v = OFP10_VERSION; v <= OFP13_VERSION; v += 3) {
+        ofp_buf_clear(&b);
+        ofpacts_encode_actions(v, &l, &b);
+        uint8_t want[sizeof load2];
+        memcpy(want, load2, sizeof load2);
+        want[17] = 0x20;
+        assert_int_equal(b.len, sizeof want);
+        assert_memory_equal(b.data, want, sizeof want);
+    }
+    ofpacts_uninit(&l);
+
+    /* Refusals, each from a copy of the good action. */
+    struct {
+        size_t at;
+        uint8_t byte;
+        ofperr err;
+    } bad[] = {
+        { 13, 0x07, OFPERR_BAD_ACT_SET_LEN },       /* length 7 */
+        { 23, 0x01, OFPERR_BAD_ACT_SET_ARGUMENT },  /* padding */
+        { 11, 0xc8, OFPERR_NX_INVALID_TLV_FIELD },  /* unknown class */
+        { 13, 0x40, OFPERR_BAD_MATCH_LEN },         /* past the action */
+        { 13, 0x00, OFPERR_BAD_ACT_SET_TYPE },      /* no field */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint8_t m[sizeof load2];
+        memcpy(m, load2, sizeof m);
+        m[bad[i].at] = bad[i].byte;
+        ofpacts_init(&l);
+        assert_int_equal(ofpacts_decode_actions(OFP10_VERSION, m, sizeof m,
+                                                &l), bad[i].err);
+        assert_int_equal(l.n, 0);
+        ofpacts_uninit(&l);
+    }
+    /* eth_type (NXM_OF_ETH_TYPE) is not writable. */
+    static const uint8_t eth_type[] = {
+        0xff, 0xff, 0, 16, 0, 0, 0x23, 0x20, 0, 33,
+        0x00, 0x00, 0x06, 0x02, 0x08, 0x00,
+    };
+    ofpacts_init(&l);
+    assert_int_equal(ofpacts_decode_actions(OFP10_VERSION, eth_type,
+                                            sizeof eth_type, &l),
+                     OFPERR_BAD_ACT_SET_ARGUMENT);
+    ofpacts_uninit(&l);
+    ofp_buf_uninit(&b);
+}
+
+/* The meter instruction leads the list whatever its place on the wire,
+ * is encoded first, and has no OpenFlow 1.0 form. */
+static void
+test_meter_instruction(void **state)
+{
+    (void) state;
+    static const uint8_t in[] = {
+        0, 4, 0, 24, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 2,
+        0xff, 0xff, 0, 0, 0, 0, 0, 0,
+        0, 6, 0, 8, 0, 0, 0, 7,
+    };
+    struct ofpacts l;
+    struct ofp_buf b;
+
+    ofpacts_init(&l);
+    ofp_buf_init(&b);
+    assert_int_equal(ofpacts_decode_instructions(in, sizeof in, &l), 0);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.a[0].type, OFPACT_METER);
+    assert_int_equal(l.a[0].port, 7);
+    assert_int_equal(l.a[1].type, OFPACT_OUTPUT);
+    ofpacts_encode_instructions(&l, &b);
+    assert_int_equal(b.len, sizeof in);
+    assert_memory_equal(b.data, in + 24, 8);
+    assert_memory_equal(b.data + 8, in, 24);
+    ofp_buf_clear(&b);
+    ofpacts_encode_actions(OFP10_VERSION, &l, &b);
+    assert_int_equal(b.len, 8);                 /* output:2 alone */
+    ofpacts_uninit(&l);
+
+    static const uint8_t long_meter[] = {
+        0, 6, 0, 16, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0,
+    };
+    ofpacts_init(&l);
+    assert_int_equal(ofpacts_decode_instructions(long_meter,
+                                                 sizeof long_meter, &l),
+                     OFPERR_BAD_INST_LEN);
+    ofpacts_uninit(&l);
+    ofp_buf_uninit(&b);
+}
+
+/* learn's fin timeouts and flags (delete_learned), and the fin_timeout
+ * action that learned rules carry, as Open vSwitch encodes them. */
+static void
+test_fin_timeout(void **state)
+{
+    (void) state;
+    uint8_t w[sizeof learn_wire];
+    struct ofpacts l;
+    struct ofp_buf b;
+
+    memcpy(w, learn_wire, sizeof w);
+    w[25] = OFP_LEARN_F_DELETE_LEARNED;         /* flags */
+    w[28] = 0, w[29] = 5;                       /* fin_idle_timeout */
+    w[30] = 0, w[31] = 10;                      /* fin_hard_timeout */
+    ofpacts_init(&l);
+    assert_int_equal(ofpacts_decode_actions(OFP10_VERSION, w, sizeof w,
+                                            &l), 0);
+    assert_int_equal(l.a[0].learn->flags, OFP_LEARN_F_DELETE_LEARNED);
+    assert_int_equal(l.a[0].learn->fin_idle_timeout, 5);
+    assert_int_equal(l.a[0].learn->fin_hard_timeout, 10);
+    ofpacts_uninit(&l);
+    w[25] = 4;                                  /* an unknown flag */
+    assert_int_equal(decode10(w, sizeof w), OFPERR_BAD_ACT_ARGUMENT);
+
+    /* fin_timeout(idle_timeout=5,hard_timeout=10), both versions. */
+    static const uint8_t fin[] = {
+        0xff, 0xff, 0, 16, 0, 0, 0x23, 0x20, 0, 19, 0, 5, 0, 10, 0, 0,
+    };
+    ofpacts_init(&l);
+    ofp_buf_init(&b);
+    assert_int_equal(ofpacts_decode_actions(OFP13_VERSION, fin, sizeof fin,
+                                            &l), 0);
+    assert_int_equal(l.a[0].type, OFPACT_FIN_TIMEOUT);
+    assert_int_equal(l.a[0].n, 5);
+    assert_int_equal(l.a[0].ofs, 10);
+    ofpacts_encode_actions(OFP10_VERSION, &l, &b);
+    assert_int_equal(b.len, sizeof fin);
+    assert_memory_equal(b.data, fin, sizeof fin);
+    ofpacts_uninit(&l);
+    ofp_buf_uninit(&b);
+    assert_int_equal(decode10(fin, 8), OFPERR_BAD_ACT_LEN);
+}
+
 int
 main(void)
 {
@@ -592,6 +752,9 @@ main(void)
         cmocka_unit_test(test_nx_group_action),
         cmocka_unit_test(test_prereqs),
         cmocka_unit_test(test_learn),
+        cmocka_unit_test(test_reg_load2),
+        cmocka_unit_test(test_meter_instruction),
+        cmocka_unit_test(test_fin_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

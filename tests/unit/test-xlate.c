@@ -504,14 +504,116 @@ test_learn(void **state)
     assert_int_equal(lr->acts.a[0].port, 1);
     assert_memory_equal(lr->match.m.key.eth_dst, ones, 6);
 
-    /* Learning the same again restarts the timeouts only. */
+    /* Learning the same again restarts the hard timeout only (the rule
+     * keeps its age). */
     xlate(&cfg, &k, true, 1, &xo);
     assert_false(rules_apply_learned(9000));
     assert_int_equal(rules_count(rs, 1), 1);
-    assert_int_equal(lr->created_ms, 9000);
+    assert_int_equal(lr->modified_ms, 9000);
+    assert_int_equal(lr->created_ms, 5000);
     /* Nothing forwards in table 0 (the learn rule has no output). */
     scan(&xo, &n_out, &ck);
     assert_int_equal(n_out, 0);
+}
+
+static void
+add_cookie_rule(uint8_t table, uint16_t priority, uint64_t cookie)
+{
+    struct rule *r = rule_create();
+
+    ofp_match_init_catchall(&r->match);
+    r->table_id = table;
+    r->priority = priority;
+    r->cookie = cookie;
+    assert_int_equal(rules_add(rules_find("br0"), r, 0), 0);
+}
+
+/* learn with fin timeouts gives the learned rule a fin_timeout action
+ * that a TCP FIN, seen in the statistics the revalidator credits, turns
+ * into shorter timeouts; a relearn does not lengthen them again;
+ * delete_learned removes the learned table's rules of the learned cookie
+ * with the last rule that learns them. */
+static void
+test_fin_timeout_and_delete_learned(void **state)
+{
+    (void) state;
+    static const uint8_t learn_wire[] = {
+        0xff, 0xff, 0, 56, 0, 0, 0x23, 0x20, 0, 16, 0, 0, 0, 60, 0, 7,
+        0, 0, 0, 0, 0, 0, 0, 0x77, 0, 2, 1, 0, 0, 5, 0, 10,
+        0x00, 0x30, 0, 0, 0x04, 0x06, 0, 0, 0, 0, 0x02, 0x06, 0, 0,
+        0x10, 0x10, 0, 0, 0, 2, 0, 0, 0, 0,
+    };
+    struct rule_set *rs = rules_find("br0");
+    struct rule *r = rule_create();
+    struct flow_key k;
+
+    ofp_match_init_catchall(&r->match);
+    r->priority = 100;
+    assert_int_equal(ofpacts_decode_actions(OFP10_VERSION, learn_wire,
+                                            sizeof learn_wire, &r->acts),
+                     0);
+    struct ofpact *rs1 = ofpacts_put(&r->acts, OFPACT_RESUBMIT);
+    rs1->port = OFPP_IN_PORT;
+    rs1->table = 1;
+    assert_int_equal(rules_add(rs, r, 0), 0);
+
+    /* A TCP packet from p1 learns, without FIN. */
+    key_from(&k, 11);
+    k.eth_type = htons(0x0800);
+    k.ip_proto = 6;
+    xlate(&cfg, &k, true, 1, &xo);
+    assert_true(rules_apply_learned(1000));
+    struct rule *lr = rules_lookup(rs, 1, &(struct ofp_fields) {
+        .key = { .eth_dst = { 0, 0, 0, 0, 0, 1 } } }, NULL, false);
+    assert_non_null(lr);
+    assert_int_equal(lr->cookie, 0x77);
+    assert_int_equal(lr->acts.n, 2);
+    assert_int_equal(lr->acts.a[0].type, OFPACT_FIN_TIMEOUT);
+    assert_int_equal(lr->acts.a[0].n, 5);
+    assert_int_equal(lr->acts.a[0].ofs, 10);
+
+    /* The packet to ..:01 meets the learned rule; its datapath flow has
+     * seen no FIN yet, then a FIN. */
+    memcpy(k.eth_dst, (uint8_t[6]) { 0, 0, 0, 0, 0, 1 }, 6);
+    xlate_credit(&cfg, &k, 1, 60, 1500, 0x10, &xo);
+    rules_expire(rs, 1600);
+    assert_int_equal(lr->idle_timeout, 0);
+    assert_int_equal(lr->hard_timeout, 60);
+    xlate_credit(&cfg, &k, 1, 60, 1700, 0x11, &xo);
+    assert_int_equal(rules_expire(rs, 1800), 0);
+    assert_int_equal(lr->idle_timeout, 5);
+    assert_int_equal(lr->hard_timeout, 10);
+    /* Relearning (credited packets learn too) keeps them short. */
+    assert_false(rules_apply_learned(1900));
+    assert_int_equal(lr->idle_timeout, 5);
+    assert_int_equal(lr->modified_ms, 1900);
+    /* Idle for 5 s: gone. */
+    assert_int_equal(rules_expire(rs, 7000), 1);
+
+    /* delete_learned: learn again; two rules of cookie 0x77 in table 1
+     * (one added by hand) and one of another cookie. */
+    key_from(&k, 11);
+    xlate(&cfg, &k, true, 8, &xo);
+    assert_true(rules_apply_learned(8000));
+    add_cookie_rule(1, 3, 0x77);
+    add_cookie_rule(1, 4, 0x78);
+    add_cookie_rule(2, 4, 0x77);
+    assert_int_equal(rules_count(rs, 1), 3);
+    /* A modify that keeps the learn action deletes nothing. */
+    struct rule_criteria c = {
+        .table_id = 0, .priority = 100, .strict = true,
+        .out_port = OFPP_ANY,
+    };
+    ofp_match_init_catchall(&c.match);
+    struct ofpacts same;
+    ofpacts_copy(&same, &r->acts);
+    assert_int_equal(rules_modify(rs, &c, &same, false, 0), 1);
+    ofpacts_uninit(&same);
+    assert_int_equal(rules_count(rs, 1), 3);
+    /* Deleting the learning rule takes table 1's 0x77 rules only. */
+    assert_int_equal(rules_delete(rs, &c), 3);
+    assert_int_equal(rules_count(rs, 1), 1);
+    assert_int_equal(rules_count(rs, 2), 1);
 }
 
 int
@@ -529,6 +631,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_port_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frag_drop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_learn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fin_timeout_and_delete_learned,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
