@@ -92,11 +92,13 @@ class Dpd:
         self.ctl = os.path.join(self.rundir, "hvs-dpd.ctl")
         self.stderr = open(os.path.join(self.rundir, "stderr"), "w+")
         # HVS_TEST_DPD_ARGS: flags for every hvs-dpd the tests start
-        # (e.g. --kernel-cache, to run the whole suite with it).
+        # (e.g. --kernel-cache, to run the whole suite with it).  They go
+        # first so that a test's own flags (the last one wins) override
+        # them where the test is about one setting.
         extra = os.environ.get("HVS_TEST_DPD_ARGS", "").split()
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", ns, DPD, "--rundir=" + self.rundir,
-             "--log-file=" + self.log] + list(args) + extra,
+             "--log-file=" + self.log] + extra + list(args),
             stdout=subprocess.DEVNULL, stderr=self.stderr)
         deadline = time.time() + 20
         while not os.path.exists(self.sock):

@@ -141,6 +141,9 @@ def test_deleting_flows_stops_kernel_forwarding(topo, dpd_factory):
     assert received(out) == 0, out
 
 
+@pytest.mark.skipif("kernel-cache" in os.environ.get("HVS_TEST_DPD_ARGS",
+                                                    ""),
+                    reason="HVS_TEST_DPD_ARGS sets --kernel-cache")
 def test_cache_off_by_default(topo, dpd_factory):
     d, a, b = static_switch(topo, dpd_factory, [])
     add_flows(d)

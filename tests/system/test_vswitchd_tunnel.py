@@ -12,8 +12,8 @@ pytestmark = pytest.mark.skipif(not os.path.exists(VSWITCHD),
                                 reason="hvs-vswitchd not built")
 
 
-def hypervisor(topo, switch_factory, i, uplink_ns_pair=None):
-    s = switch_factory(ovsdb="hvs", name="hv%d" % i)
+def hypervisor(topo, switch_factory, i, dpd_args=()):
+    s = switch_factory(ovsdb="hvs", name="hv%d" % i, dpd_args=dpd_args)
     return s
 
 
