@@ -281,7 +281,7 @@ cmd_dpctl_dump_flows(struct unixctl_conn *conn, int argc, const char *argv[],
 {
     struct odp_format_opts opts = { 0 };
     struct appctl_dpctl_args a;
-    struct datapath *dp;
+    struct datapath *dp = NULL;
     struct odp_buf b = { 0 };
     char err[160];
 
@@ -292,7 +292,7 @@ cmd_dpctl_dump_flows(struct unixctl_conn *conn, int argc, const char *argv[],
         return;
     }
     if (a.n_dps) {
-        if (select_dps(conn, argv[0], &a, &dp, 1) < 0) {
+        if (select_dps(conn, argv[0], &a, &dp, 1) < 1) {
             return;
         }
     } else if (!(dp = dp_first())) {

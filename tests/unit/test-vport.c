@@ -1183,7 +1183,7 @@ test_internal_arp_ping(void **state)
     (void) state;
     uint8_t f[128], host_mac[6];
     struct ovs_vport_stats st;
-    struct dp_packet *p;
+    struct dp_packet *p = NULL;
     size_t o;
 
     require_netns();
