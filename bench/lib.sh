@@ -115,7 +115,8 @@ switch_down() {
     hvs) kill $(cat $R/hvs/hvs-dpd.pid); sleep 1 ;;
     hvs-normal) for p in hvs-vswitchd ovsdb-server hvs-dpd; do
              [ -f $R/hvsn/$p.pid ] && kill $(cat $R/hvsn/$p.pid); done
-         sleep 1 ;;
+         # A fresh database for the next kind (hvs-normal-kc after it).
+         sleep 1; rm -rf $R/hvsn ;;
     esac
     SW_KIND=""
 }
