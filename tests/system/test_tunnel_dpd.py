@@ -295,27 +295,38 @@ def hvs_hypervisor(topo, dpd_factory, hv, vm, my_ul, peer_ul, add_if, port,
     return d
 
 
+def hvs_pair(topo, dpd_factory, i, net, names, vm_mtu, flags="df|key"):
+    """Two hypervisors running hvs-dpd with tunnel HVS_PEERS[i] between
+    them over a veth underlay 10.NET.0.0/24 (MTU 1500), VMs NAMES[0] and
+    NAMES[1] (192.168.NET.1 and .2, MTU VM_MTU); returns (vm1, vm2, d1,
+    d2)."""
+    kind, add_if, port, mx, ax = HVS_PEERS[i]
+    hv1 = topo.ns("%s%d1" % (names[0], i))
+    hv2 = topo.ns("%s%d2" % (names[0], i))
+    ul1, ul2 = "10.%d.0.1" % net, "10.%d.0.2" % net
+    topo.veth(hv1, "ul", hv2, "ul")
+    run(["ip", "addr", "add", ul1 + "/24", "dev", "ul"], ns=hv1)
+    run(["ip", "addr", "add", ul2 + "/24", "dev", "ul"], ns=hv2)
+    vm1 = topo.vm(hv1, "%s%d" % (names[0], i), "192.168.%d.1" % net,
+                  "02:%02x:00:00:00:01" % net)
+    vm2 = topo.vm(hv2, "%s%d" % (names[1], i), "192.168.%d.2" % net,
+                  "02:%02x:00:00:00:02" % net)
+    for ns, dev in ((hv1, "ul"), (hv2, "ul"), (vm1, "eth0"), (vm2, "eth0")):
+        mtu = 1500 if dev == "ul" else vm_mtu
+        run(["ip", "link", "set", dev, "mtu", str(mtu)], ns=ns)
+    d1 = hvs_hypervisor(topo, dpd_factory, hv1, "%s%d" % (names[0], i), ul1,
+                        ul2, add_if, port, mx, ax, flags)
+    d2 = hvs_hypervisor(topo, dpd_factory, hv2, "%s%d" % (names[1], i), ul2,
+                        ul1, add_if, port, mx, ax, flags)
+    return vm1, vm2, d1, d2
+
+
 def test_hvs_to_hvs(topo, dpd_factory):
     """VXLAN, Geneve (with an option that must match) and GRE between two
     hvs-dpd instances: ping and TCP."""
-    for i, (kind, add_if, port, mx, ax) in enumerate(HVS_PEERS):
+    for i, (kind, _, port, _, _) in enumerate(HVS_PEERS):
         net = 70 + i
-        hv1 = topo.ns("h%d1" % i)
-        hv2 = topo.ns("h%d2" % i)
-        ul1, ul2 = "10.%d.0.1" % net, "10.%d.0.2" % net
-        topo.veth(hv1, "ul", hv2, "ul")
-        run(["ip", "addr", "add", ul1 + "/24", "dev", "ul"], ns=hv1)
-        run(["ip", "addr", "add", ul2 + "/24", "dev", "ul"], ns=hv2)
-        vm1 = topo.vm(hv1, "a%d" % i, "192.168.%d.1" % net,
-                      "02:%02x:00:00:00:01" % net)
-        vm2 = topo.vm(hv2, "b%d" % i, "192.168.%d.2" % net,
-                      "02:%02x:00:00:00:02" % net)
-        for vm in (vm1, vm2):
-            run(["ip", "link", "set", "eth0", "mtu", "1400"], ns=vm)
-        d1 = hvs_hypervisor(topo, dpd_factory, hv1, "a%d" % i, ul1, ul2,
-                            add_if, port, mx, ax)
-        d2 = hvs_hypervisor(topo, dpd_factory, hv2, "b%d" % i, ul2, ul1,
-                            add_if, port, mx, ax)
+        vm1, vm2, d1, d2 = hvs_pair(topo, dpd_factory, i, net, "ab", 1400)
         p = ping(vm1, "192.168.%d.2" % net)
         assert p.returncode == 0 and " 0% packet loss" in p.stdout, \
             kind + ": " + p.stdout + d1.dpctl("dump-flows").stdout \
@@ -335,26 +346,10 @@ def test_hvs_to_hvs_outer_fragments(topo, dpd_factory):
     big for the underlay, the sending host stack fragments them, the
     receiving one reassembles them and hands the datagram to hvs-dpd's
     tunnel socket (the reassembly path), which must count it."""
-    for i, (kind, add_if, port, mx, ax) in enumerate(HVS_PEERS):
+    for i, (kind, _, port, _, _) in enumerate(HVS_PEERS):
         net = 73 + i
-        hv1 = topo.ns("f%d1" % i)
-        hv2 = topo.ns("f%d2" % i)
-        ul1, ul2 = "10.%d.0.1" % net, "10.%d.0.2" % net
-        topo.veth(hv1, "ul", hv2, "ul")
-        run(["ip", "addr", "add", ul1 + "/24", "dev", "ul"], ns=hv1)
-        run(["ip", "addr", "add", ul2 + "/24", "dev", "ul"], ns=hv2)
-        vm1 = topo.vm(hv1, "c%d" % i, "192.168.%d.1" % net,
-                      "02:%02x:00:00:00:01" % net)
-        vm2 = topo.vm(hv2, "d%d" % i, "192.168.%d.2" % net,
-                      "02:%02x:00:00:00:02" % net)
-        for ns in (hv1, hv2, vm1, vm2):
-            dev = "ul" if ns in (hv1, hv2) else "eth0"
-            out = run(["ip", "-j", "link", "show", "dev", dev], ns=ns)
-            assert json.loads(out.stdout)[0]["mtu"] == 1500
-        d1 = hvs_hypervisor(topo, dpd_factory, hv1, "c%d" % i, ul1, ul2,
-                            add_if, port, mx, ax, flags="key")
-        d2 = hvs_hypervisor(topo, dpd_factory, hv2, "d%d" % i, ul2, ul1,
-                            add_if, port, mx, ax, flags="key")
+        vm1, vm2, d1, d2 = hvs_pair(topo, dpd_factory, i, net, "cd", 1500,
+                                    flags="key")
         before = [d.tnl_stats()["socket_rx"] for d in (d1, d2)]
         # Full-size frames both ways: 1472 bytes of ICMP payload make a
         # 1514-byte inner frame, more than the underlay takes once wrapped.
@@ -440,6 +435,34 @@ def ovs_userspace(hv, rundir, ul_ip, peer_ip, kind, vm_port):
     run(["ip", "link", "set", "br-int", "up"], ns=hv)
 
 
+def check_underlay(hv1, hv2, vm1, vm1_ip, vm2_ip, kind, tmpdir, d):
+    """Captures hv2's underlay while hvs in hv1 sends pings and 16 UDP
+    flows, and checks what hvs wrote: the tunnel kind, its UDP port, the
+    VNI or GRE key, source ports spread by inner flow, and every checksum
+    valid (hv1's underlay has transmit checksum offload off for this, so
+    nothing is left for a NIC to finish)."""
+    from underlay import Capture, udp_flows
+    run(["ethtool", "-K", "ul", "tx", "off"], ns=hv1)
+    path = os.path.join(tmpdir, "underlay.pcap")
+    with Capture(hv2, "ul", path) as cap:
+        ping(vm1, vm2_ip, count=3, size=1000)
+        run(["python3", "-c", udp_flows(vm1_ip, vm2_ip)], ns=vm1)
+        cap.wait_for(3 + 48)
+    sent = cap.records()
+    assert len(sent) >= 3 + 48, (kind, len(sent), d.tnl_stats())
+    assert {r["kind"] for r in sent} == {kind}, (kind, sent[:5])
+    assert {r["vni"] for r in sent} == {VNI}, (kind, sent[:5])
+    bad = [r for r in sent if not (r["outer_ok"] and r["inner_ok"])]
+    assert not bad, (kind, bad[:5])
+    if kind != "gre":
+        port = {"vxlan": 4789, "geneve": 6081}[kind]
+        assert {r["dport"] for r in sent} == {port}, (kind, sent[:5])
+        # The host stack's path sends from a pool of 16 sockets picked by
+        # inner flow hash: 16 flows land on about 10 of them.
+        sports = {r["sport"] for r in sent if r["inner_proto"] == 17}
+        assert len(sports) >= 5, (kind, sports)
+
+
 def test_interop_ovs_userspace(topo, dpd_factory, tmp_path):
     """hvs against Open vSwitch's own userspace tunnels: VXLAN, Geneve and
     GRE on the wire as OVS writes and reads them."""
@@ -487,6 +510,8 @@ def test_interop_ovs_userspace(topo, dpd_factory, tmp_path):
             kind + ": " + p.stdout
         p = ping(vm2, "192.168.%d.1" % net, count=3)
         assert p.returncode == 0, kind + ": " + p.stdout
+        check_underlay(hv1, hv2, vm1, "192.168.%d.1" % net,
+                       "192.168.%d.2" % net, kind, str(rundir), d)
         received, bps = iperf(vm2, vm1, "192.168.%d.2" % net, seconds=2)
         assert received > 1024 * 1024, "%s: only %d bytes" % (kind,
                                                               received)

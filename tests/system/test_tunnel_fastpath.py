@@ -180,3 +180,49 @@ def test_ipv6_underlay_against_kernel_vxlan(topo, dpd_factory):
     assert len(tunnel_on_tap) < 5, captured
     v = vport(d, "vxlan_sys_4789")
     assert v["rx_errors"] == 0 and v["tx_errors"] == 0, v
+
+
+@pytest.mark.skipif(not os.path.exists(VSWITCHD),
+                    reason="hvs-vswitchd not built")
+def test_underlay_capture_vni_port_entropy_checksums(topo, switch_factory,
+                                                     tmp_path):
+    """What hvs puts on the wire, decoded from a capture of hv2's uplink:
+    VXLAN to UDP port 4789 with the configured VNI, a UDP source port
+    that follows the inner flow (16 UDP flows give many source ports, one
+    flow keeps one), and valid IPv4, UDP and inner checksums.  hv1's
+    uplink has transmit checksum offload off, so every checksum the
+    capture sees must be finished."""
+    from underlay import Capture, decode, read_pcap, udp_flows
+    hv, vm1, vm2 = two_hvs(topo, switch_factory)
+    run(["ethtool", "-K", "u1", "tx", "off"], ns=hv[0].ns)
+    p = ping(vm1, "10.78.1.2")
+    assert " 0% packet loss" in p.stdout, p.stdout + hv[0].log()
+    path = str(tmp_path / "u2.pcap")
+    with Capture(hv[1].ns, "u2", path) as cap:
+        ping(vm1, "10.78.1.2", count=3)
+        run(["python3", "-c", udp_flows("10.78.1.1", "10.78.1.2")],
+            ns=vm1)
+        run(["iperf3", "-s", "-1", "-D", "-B", "10.78.1.2"], ns=vm2)
+        time.sleep(0.5)
+        run(["iperf3", "-c", "10.78.1.2", "-n", "2M"], ns=vm1, timeout=40)
+        cap.wait_for(3 + 48 + 100)
+    sent = cap.records()
+    assert len(sent) > 100, sent[:5]
+    assert {(r["kind"], r["dport"]) for r in sent} == {("vxlan", 4789)}
+    assert {r["vni"] for r in sent} == {42}, {r["vni"] for r in sent}
+    bad = [r for r in sent if not (r["outer_ok"] and r["inner_ok"])]
+    assert not bad, bad[:5]
+    assert not any(r["fragment"] for r in sent)
+    # Entropy: the 16 UDP flows (inner protocol 17) spread over source
+    # ports; a real hash gives 16 distinct ones almost surely, demand 8.
+    udp = {r["sport"] for r in sent if r["inner_proto"] == 17}
+    assert len(udp) >= 8, udp
+    tcp = {r["sport"] for r in sent if r["inner_proto"] == 6}
+    assert len(tcp) <= 2, tcp       # iperf3: control and data connection
+    assert all(r["sport"] >= 1024 for r in sent)
+    # The checker itself: one flipped inner byte is caught.
+    frames = read_pcap(path)
+    big = next(f for f in frames if len(f) > 300)
+    spoilt = big[:-1] + bytes([big[-1] ^ 0xff])
+    r = decode(spoilt)
+    assert r and not (r["outer_ok"] and r["inner_ok"]), r
