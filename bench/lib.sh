@@ -53,7 +53,7 @@ SW_KIND=""
 switch_up() {
     SW_KIND=$1
     # The -kc kinds: the same switch with hvs-dpd's kernel flow cache.
-    local kc=""
+    local kc=--kernel-cache=off     # hvs-dpd defaults to on
     case $1 in *-kc) kc=--kernel-cache; SW_KIND=${1%-kc} ;; esac
     case $SW_KIND in
     bridge)

@@ -3,9 +3,10 @@
 # switch, measured with the Linux bridge, Open vSwitch 3.1's userspace
 # datapath (datapath_type=netdev, TSO on, NORMAL), hvs-dpd alone (static
 # flows port 1 <-> port 2) and hvs-dpd with hvs-vswitchd (NORMAL, MAC
-# learning, megaflows), each of the two also with hvs-dpd's kernel flow
-# cache (--kernel-cache).  Prints each figure and the ratios against OVS and
-# the bridge, and appends them to bench/RESULTS.md.
+# learning, megaflows), each of the two with hvs-dpd's kernel flow cache
+# off (--kernel-cache=off) and on (the -kc kinds; hvs-dpd's default).
+# Prints each figure and the ratios against OVS and the bridge, and
+# appends them to bench/RESULTS.md.
 #
 # usage: bench/switch.sh [SECONDS]     (as root, after `make`)
 set -u
@@ -40,10 +41,10 @@ echo "| switch | ping RTT ms | TCP Gbit/s (median of 3) | UDP 64B kpps received 
 echo "| --- | --- | --- | --- |"
 echo "| Linux bridge | $br | $bt | $bu |"
 echo "| OVS 3.1 userspace (TSO on) | $or | $ot | $ou |"
-echo "| hvs-dpd, static flows | $hr | $ht | $hu |"
-echo "| hvs-dpd + hvs-vswitchd, NORMAL | $nr | $nt | $nu |"
-echo "| hvs-dpd --kernel-cache, static flows | $kr | $kt | $ku |"
-echo "| hvs-dpd --kernel-cache + hvs-vswitchd, NORMAL | $mr | $mt | $mu |"
+echo "| hvs-dpd --kernel-cache=off, static flows | $hr | $ht | $hu |"
+echo "| hvs-dpd --kernel-cache=off + hvs-vswitchd, NORMAL | $nr | $nt | $nu |"
+echo "| hvs-dpd (kernel flow cache on, the default), static flows | $kr | $kt | $ku |"
+echo "| hvs-dpd (kernel flow cache on) + hvs-vswitchd, NORMAL | $mr | $mt | $mu |"
 echo "| ratio hvs static/OVS | $(ratio $or $hr) (RTT, inverse) | $(ratio $ht $ot) | $(ratio $hu $ou) |"
 echo "| ratio hvs NORMAL/OVS NORMAL | $(ratio $or $nr) (RTT, inverse) | $(ratio $nt $ot) | $(ratio $nu $ou) |"
 echo "| ratio hvs static/bridge | $(ratio $br $hr) (RTT, inverse) | $(ratio $ht $bt) | $(ratio $hu $bu) |"

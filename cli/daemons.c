@@ -408,7 +408,7 @@ run_detaching(char *argv[], struct output *out)
  * could not be found, -1 if it failed (explained on stderr). */
 static int
 start_one(const struct cli_opts *opts, const struct daemon_desc *d,
-          bool kernel_cache)
+          const char *kernel_cache)
 {
     char *pidfile = daemon_file(opts, d, ".pid");
     char *log = daemon_file(opts, d, ".log");
@@ -445,7 +445,7 @@ start_one(const struct cli_opts *opts, const struct daemon_desc *d,
         || (!strcmp(d->name, "hvs-ovsdb")
             && !(args[n++] = cli_path(opts->dbdir, "conf.db")))
         || (kernel_cache && !strcmp(d->name, "hvs-dpd")
-            && !(args[n++] = strdup("--kernel-cache")))) {
+            && !(args[n++] = strdup(kernel_cache)))) {
         args[n - 1] = NULL;
         cli_error("cannot start %s: out of memory", d->name);
         goto out;
@@ -522,12 +522,14 @@ no_arguments(const char *command, int argc, char *argv[])
 int
 daemons_start(const struct cli_opts *opts, int argc, char *argv[])
 {
-    bool kernel_cache = false;
+    const char *kernel_cache = NULL;    /* hvs-dpd's flag, as given */
     int n_missing = 0;
 
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--kernel-cache")) {
-            kernel_cache = true;
+        if (!strcmp(argv[i], "--kernel-cache")
+            || !strcmp(argv[i], "--kernel-cache=on")
+            || !strcmp(argv[i], "--kernel-cache=off")) {
+            kernel_cache = argv[i];
         } else {
             return cli_usage_error("start: unexpected argument '%s'",
                                    argv[i]);

@@ -33,7 +33,7 @@ static const struct option extra_opts[] = {
 };
 
 static unsigned n_fwd_threads;
-static bool kernel_cache;
+static bool kernel_cache = true;
 static char *unixctl_path;      /* --unixctl, or NULL for the default */
 static bool exiting;
 
@@ -146,7 +146,7 @@ main(int argc, char *argv[])
                               "  --kernel-cache[=on|off]  repeat "
                               "hvs-dpd's decisions in the kernel\n"
                               "                         (BPF at the "
-                              "ports' tcx hook; default off)\n"
+                              "ports' tcx hook; default on)\n"
                               "  --unixctl=PATH         ovs-appctl "
                               "control socket (default "
                               "RUNDIR/hvs-dpd.ctl)\n");

@@ -114,6 +114,9 @@ ip netns exec ${P}hv1 env HVS_RUNDIR=$R/hv1 LD_PRELOAD=$BUILD/shim/libhvs-nlshim
 step "Proof: hv1's tunnel counters (ovs-appctl on hvs-dpd's control socket)"
 ip netns exec ${P}hv1 ovs-appctl -t $R/hv1/hvs-dpd.ctl tnl/stats \
     | tee $R/tnl-stats.txt | sed 's/^/   /'
+step "Proof: hv1's kernel flow cache (packets the kernel forwarded on hvs-dpd's behalf)"
+ip netns exec ${P}hv1 ovs-appctl -t $R/hv1/hvs-dpd.ctl kflow/show \
+    | tee $R/kflow.txt | sed 's/^/   /'
 step "Proof: one encapsulated packet on hv2's underlay"
 sed 's/^/   /' $R/capture.txt
 
@@ -125,6 +128,9 @@ if grep -q " 0% packet loss" $R/ping.txt && ! grep -q duplicates $R/ping.txt; th
     fp=$(awk '$1 == "encap:" { e = $2 } $1 == "decap:" { d = $2 }
               END { if (e != "") print "encap=" e " decap=" d }' $R/tnl-stats.txt)
     [ -n "$fp" ] && say "hv1's datapath built and stripped the outer headers itself ($fp packets), without the host stack"
+    kc=$(awk '$1 == "packets:" { p = $2 } $1 == "bytes:" { b = $2 }
+              END { if (p > 0) print p " packets, " b " bytes" }' $R/kflow.txt)
+    [ -n "$kc" ] && say "after the first packets of each flow, the kernel repeated hvs-dpd's decisions itself (BPF at the ports' tcx hook): $kc"
     RC=0
 else
     say "the ping across the tunnel FAILED; logs: $R/hv1, $R/hv2 (kept)"

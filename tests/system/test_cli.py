@@ -606,22 +606,30 @@ def test_show_lists_bridges_ports_and_their_datapath_ports(topo,
 
 
 def test_start_with_kernel_cache(topo, dirs):
-    """`hvs start --kernel-cache` starts hvs-dpd with its kernel flow
-    cache; the flag belongs to start, not to hvs."""
+    """hvs-dpd runs with its kernel flow cache unless `hvs start
+    --kernel-cache=off` says otherwise; the flag belongs to start, not to
+    hvs, and only on and off are values."""
     rundir, dbdir = dirs
     ns = topo.ns("h")
     common = ["--rundir=" + rundir, "--dbdir=" + dbdir]
     if not built("hvs-dpd", "datapath"):
         pytest.skip("hvs-dpd is not built")
-    try:
-        p = hvs(*common, "start", "--kernel-cache", ns=ns)
-        assert re.search(r"^hvs-dpd: starting\.\.\. running", p.stdout,
-                         re.M), p.stdout + p.stderr
-        out = run(["ovs-appctl", "-t", os.path.join(rundir, "hvs-dpd.ctl"),
-                   "kflow/show"], ns=ns).stdout
-        assert "kernel flow cache: on" in out, out
-    finally:
-        hvs(*common, "stop", ns=ns)
+    ctl = os.path.join(rundir, "hvs-dpd.ctl")
+    for flags, state in (([], "on"), (["--kernel-cache=off"], "off"),
+                         (["--kernel-cache"], "on")):
+        try:
+            p = hvs(*common, "start", *flags, ns=ns)
+            assert re.search(r"^hvs-dpd: starting\.\.\. running",
+                             p.stdout, re.M), p.stdout + p.stderr
+            out = run(["ovs-appctl", "-t", ctl, "kflow/show"],
+                      ns=ns).stdout
+            assert out.startswith("kernel flow cache: " + state), \
+                (flags, out)
+        finally:
+            hvs(*common, "stop", ns=ns)
+    p = hvs(*common, "start", "--kernel-cache=maybe", ns=ns)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "--kernel-cache=maybe" in p.stderr
     p = hvs(*common, "--kernel-cache", "start", ns=ns)
     assert p.returncode == 2
     assert "unknown option '--kernel-cache'" in p.stderr

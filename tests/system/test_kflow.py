@@ -1,4 +1,5 @@
-"""The kernel flow cache (hvs-dpd --kernel-cache): after the first packets
+"""The kernel flow cache (hvs-dpd's default; --kernel-cache=off turns it
+off): after the first packets
 of a connection, the kernel repeats hvs-dpd's decisions at the ports' tcx
 hook.  The proof that a packet was forwarded by the kernel is that it
 still arrives while hvs-dpd is frozen (SIGSTOP); the proof that the cache
@@ -17,6 +18,7 @@ from conftest import VSWITCHD, run
 from test_vswitchd_tunnel import configure, wire
 
 KC = ["--kernel-cache"]
+NO_KC = ["--kernel-cache=off"]
 
 
 def ping(ns, dst, count=5, interval="0.1", wait="2"):
@@ -144,14 +146,26 @@ def test_deleting_flows_stops_kernel_forwarding(topo, dpd_factory):
 @pytest.mark.skipif("kernel-cache" in os.environ.get("HVS_TEST_DPD_ARGS",
                                                     ""),
                     reason="HVS_TEST_DPD_ARGS sets --kernel-cache")
-def test_cache_off_by_default(topo, dpd_factory):
+def test_cache_on_by_default(topo, dpd_factory):
     d, a, b = static_switch(topo, dpd_factory, [])
+    add_flows(d)
+    assert received(ping(a, "10.79.0.2")) == 5
+    with Frozen(d):
+        out = ping(a, "10.79.0.2", count=3)
+    assert received(out) == 3, out
+    assert "kernel flow cache on" in open(d.log).read()
+
+
+def test_cache_off_on_request(topo, dpd_factory):
+    d, a, b = static_switch(topo, dpd_factory, NO_KC)
     add_flows(d)
     assert received(ping(a, "10.79.0.2")) == 5
     with Frozen(d):
         out = ping(a, "10.79.0.2", count=3, wait="1")
     assert received(out) == 0, out
     assert "kernel flow cache" not in open(d.log).read()
+    assert d.appctl("kflow/show").stdout.startswith(
+        "kernel flow cache: off")
 
 
 def test_bad_flag_value(topo):
@@ -218,7 +232,7 @@ def test_vxlan_encap_and_decap_in_the_kernel(topo, switch_factory):
 def test_vxlan_peer_without_the_cache(topo, switch_factory):
     """hv1's kernel sends UDP-tunnel super-packets; hv2 runs without the
     cache, so its userspace decapsulates them whole."""
-    hv, vm1, vm2 = two_hypervisors(topo, switch_factory, KC, [])
+    hv, vm1, vm2 = two_hypervisors(topo, switch_factory, KC, NO_KC)
     data = os.urandom(8 << 20)
     for src, dst, ip in ((vm1, vm2, "10.78.1.2"), (vm2, vm1, "10.78.1.1")):
         got = transfer(src, dst, ip, data)
