@@ -112,7 +112,7 @@ def vport(d, name):
     return out
 
 
-def test_vxlan_with_kernel_peer(topo, dpd_factory):
+def test_vxlan_with_kernel_peer(topo, dpd_factory, tmp_path):
     if not kernel_vxlan_available():
         import pytest
         pytest.skip("no kernel vxlan module")
@@ -146,6 +146,8 @@ def test_vxlan_with_kernel_peer(topo, dpd_factory):
     # And from the other side.
     p = ping(vm2, vm1_ip, count=3)
     assert p.returncode == 0, p.stdout
+    # VNI, port, source ports by inner flow and checksums, decoded.
+    check_underlay(hv1, hv2, vm1, vm1_ip, vm2_ip, "vxlan", str(tmp_path), d)
 
     # TCP with the default veth offloads (TSO, partial checksums) on.
     received, bps = iperf(vm2, vm1, vm2_ip)
@@ -439,7 +441,7 @@ def check_underlay(hv1, hv2, vm1, vm1_ip, vm2_ip, kind, tmpdir, d):
     """Captures hv2's underlay while hvs in hv1 sends pings and 16 UDP
     flows, and checks what hvs wrote: the tunnel kind, its UDP port, the
     VNI or GRE key, source ports spread by inner flow, and every checksum
-    valid (hv1's underlay has transmit checksum offload off for this, so
+    valid (hv1's underlay has transmit checksum offload off meanwhile, so
     nothing is left for a NIC to finish)."""
     from underlay import Capture, udp_flows
     run(["ethtool", "-K", "ul", "tx", "off"], ns=hv1)
@@ -448,6 +450,7 @@ def check_underlay(hv1, hv2, vm1, vm1_ip, vm2_ip, kind, tmpdir, d):
         ping(vm1, vm2_ip, count=3, size=1000)
         run(["python3", "-c", udp_flows(vm1_ip, vm2_ip)], ns=vm1)
         cap.wait_for(3 + 48)
+    run(["ethtool", "-K", "ul", "tx", "on"], ns=hv1)      # as it was
     sent = cap.records()
     assert len(sent) >= 3 + 48, (kind, len(sent), d.tnl_stats())
     assert {r["kind"] for r in sent} == {kind}, (kind, sent[:5])
