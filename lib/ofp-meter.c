@@ -119,8 +119,7 @@ ofp_meter_stats_start(struct ofp_buf *b, uint32_t meter_id,
     ofp_buf_be32(b, flow_count);
     ofp_buf_be64(b, packets);
     ofp_buf_be64(b, bytes);
-    ofp_buf_be32(b, age_ms / 1000);
-    ofp_buf_be32(b, age_ms % 1000 * 1000000);
+    ofp_buf_duration(b, age_ms);
     return start;
 }
 

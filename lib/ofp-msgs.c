@@ -75,6 +75,13 @@ ofp_buf_be64(struct ofp_buf *b, uint64_t v)
 }
 
 void
+ofp_buf_duration(struct ofp_buf *b, uint64_t ms)
+{
+    ofp_buf_be32(b, ms / 1000);
+    ofp_buf_be32(b, ms % 1000 * 1000000);
+}
+
+void
 ofp_buf_bytes(struct ofp_buf *b, const void *p, size_t n)
 {
     if (n) {

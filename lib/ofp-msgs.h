@@ -42,6 +42,9 @@ void ofp_buf_u8(struct ofp_buf *, uint8_t);
 void ofp_buf_be16(struct ofp_buf *, uint16_t);
 void ofp_buf_be32(struct ofp_buf *, uint32_t);
 void ofp_buf_be64(struct ofp_buf *, uint64_t);
+/* An OpenFlow duration of 'ms' milliseconds: seconds, then the rest in
+ * nanoseconds, both 32 bits (flow, group and meter statistics). */
+void ofp_buf_duration(struct ofp_buf *, uint64_t ms);
 void ofp_buf_bytes(struct ofp_buf *, const void *, size_t);
 /* Zero-pads so that the bytes since offset 'start' are a multiple of 8. */
 void ofp_buf_pad8(struct ofp_buf *, size_t start);

@@ -796,8 +796,7 @@ put_flow_entry(const struct rule *r, void *aux)
     ofp_buf_u8(e, r->table_id);
     ofp_buf_u8(e, 0);
     if (s->nx) {
-        ofp_buf_be32(e, age / 1000);
-        ofp_buf_be32(e, age % 1000 * 1000000);
+        ofp_buf_duration(e, age);
         ofp_buf_be16(e, r->priority);
         ofp_buf_be16(e, r->idle_timeout);
         ofp_buf_be16(e, r->hard_timeout);
@@ -814,8 +813,7 @@ put_flow_entry(const struct rule *r, void *aux)
         ofpacts_encode_actions(OFP10_VERSION, &r->acts, e);
     } else if (s->version == OFP10_VERSION) {
         ofp_match_encode_of10(e, &r->match);
-        ofp_buf_be32(e, age / 1000);
-        ofp_buf_be32(e, age % 1000 * 1000000);
+        ofp_buf_duration(e, age);
         ofp_buf_be16(e, r->priority);
         ofp_buf_be16(e, r->idle_timeout);
         ofp_buf_be16(e, r->hard_timeout);
@@ -825,8 +823,7 @@ put_flow_entry(const struct rule *r, void *aux)
         ofp_buf_be64(e, bytes);
         ofpacts_encode_actions(OFP10_VERSION, &r->acts, e);
     } else {
-        ofp_buf_be32(e, age / 1000);
-        ofp_buf_be32(e, age % 1000 * 1000000);
+        ofp_buf_duration(e, age);
         ofp_buf_be16(e, r->priority);
         ofp_buf_be16(e, r->idle_timeout);
         ofp_buf_be16(e, r->hard_timeout);
@@ -2503,8 +2500,7 @@ send_flow_removed(struct conn *c, const struct rule *r, int reason)
         ofp_buf_be16(b, r->priority);
         ofp_buf_u8(b, reason);
         ofp_buf_u8(b, r->table_id);
-        ofp_buf_be32(b, age / 1000);
-        ofp_buf_be32(b, age % 1000 * 1000000);
+        ofp_buf_duration(b, age);
         ofp_buf_be16(b, r->idle_timeout);
         size_t ml_ofs = b->len;
         ofp_buf_be16(b, 0);
@@ -2520,8 +2516,7 @@ send_flow_removed(struct conn *c, const struct rule *r, int reason)
         ofp_buf_be16(b, r->priority);
         ofp_buf_u8(b, reason);
         ofp_buf_u8(b, 0);
-        ofp_buf_be32(b, age / 1000);
-        ofp_buf_be32(b, age % 1000 * 1000000);
+        ofp_buf_duration(b, age);
         ofp_buf_be16(b, r->idle_timeout);
         ofp_buf_put(b, 2);
         ofp_buf_be64(b, packets);
@@ -2532,8 +2527,7 @@ send_flow_removed(struct conn *c, const struct rule *r, int reason)
         ofp_buf_be16(b, r->priority);
         ofp_buf_u8(b, reason);
         ofp_buf_u8(b, r->table_id);
-        ofp_buf_be32(b, age / 1000);
-        ofp_buf_be32(b, age % 1000 * 1000000);
+        ofp_buf_duration(b, age);
         ofp_buf_be16(b, r->idle_timeout);
         ofp_buf_be16(b, r->hard_timeout);
         ofp_buf_be64(b, packets);
