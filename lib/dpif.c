@@ -227,16 +227,18 @@ dpif_destroy(struct dpif *d)
 
 /* ---- meters --------------------------------------------------------------- */
 
-/* The meter family is optional (a datapath may have no meters), so it is
- * looked up on first use rather than at open. */
-static int
-meter_family(struct dpif *d)
+/* A request 'cmd' of the meter family, or NULL if the datapath has none.
+ * The family is optional, so it is looked up on first use rather than at
+ * open. */
+static struct nlmsghdr *
+meter_start(struct dpif *d, uint8_t cmd)
 {
     if (!d->meter_family) {
         int id = nl_lookup_family(d->sock, OVS_METER_FAMILY, NULL, NULL);
         d->meter_family = id > 0 ? id : -1;
     }
-    return d->meter_family;
+    return d->meter_family > 0
+           ? start(d, d->meter_family, NLM_F_ECHO, cmd) : NULL;
 }
 
 static int
@@ -273,27 +275,24 @@ meter_features_cb(const struct nlmsghdr *nlh, void *aux)
 int
 dpif_meter_features(struct dpif *d, struct dpif_meter_features *f)
 {
-    int family = meter_family(d);
+    struct nlmsghdr *nlh = meter_start(d, OVS_METER_CMD_FEATURES);
 
     memset(f, 0, sizeof *f);
-    if (family < 0) {
+    if (!nlh) {
         return -EOPNOTSUPP;
     }
-    return nl_sock_transact(d->sock, start(d, family, NLM_F_ECHO,
-                                           OVS_METER_CMD_FEATURES),
-                            meter_features_cb, f);
+    return nl_sock_transact(d->sock, nlh, meter_features_cb, f);
 }
 
 int
 dpif_meter_set(struct dpif *d, uint32_t id, bool kbps,
                const struct dpif_meter_band *bands, size_t n_bands)
 {
-    int family = meter_family(d);
+    struct nlmsghdr *nlh = meter_start(d, OVS_METER_CMD_SET);
 
-    if (family < 0) {
+    if (!nlh) {
         return -EOPNOTSUPP;
     }
-    struct nlmsghdr *nlh = start(d, family, NLM_F_ECHO, OVS_METER_CMD_SET);
     mnl_attr_put_u32(nlh, OVS_METER_ATTR_ID, id);
     if (kbps) {
         mnl_attr_put(nlh, OVS_METER_ATTR_KBPS, 0, NULL);
@@ -351,13 +350,12 @@ meter_stats_cb(const struct nlmsghdr *nlh, void *aux)
 int
 dpif_meter_get(struct dpif *d, uint32_t id, struct dpif_meter_stats *s)
 {
-    int family = meter_family(d);
+    struct nlmsghdr *nlh = meter_start(d, OVS_METER_CMD_GET);
 
     memset(s, 0, sizeof *s);
-    if (family < 0) {
+    if (!nlh) {
         return -EOPNOTSUPP;
     }
-    struct nlmsghdr *nlh = start(d, family, NLM_F_ECHO, OVS_METER_CMD_GET);
     mnl_attr_put_u32(nlh, OVS_METER_ATTR_ID, id);
     return nl_sock_transact(d->sock, nlh, meter_stats_cb, s);
 }
@@ -365,12 +363,11 @@ dpif_meter_get(struct dpif *d, uint32_t id, struct dpif_meter_stats *s)
 int
 dpif_meter_del(struct dpif *d, uint32_t id)
 {
-    int family = meter_family(d);
+    struct nlmsghdr *nlh = meter_start(d, OVS_METER_CMD_DEL);
 
-    if (family < 0) {
+    if (!nlh) {
         return -EOPNOTSUPP;
     }
-    struct nlmsghdr *nlh = start(d, family, NLM_F_ECHO, OVS_METER_CMD_DEL);
     mnl_attr_put_u32(nlh, OVS_METER_ATTR_ID, id);
     return nl_sock_transact(d->sock, nlh, NULL, NULL);
 }

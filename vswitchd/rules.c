@@ -434,31 +434,41 @@ has_group(const struct ofpacts *acts, uint32_t id)
 static bool
 has_meter(const struct ofpacts *acts, uint32_t id)
 {
-    /* The meter instruction, if any, leads the list. */
-    return acts->n && acts->a[0].type == OFPACT_METER
-           && (id == OFPM_ALL || acts->a[0].port == id);
+    uint32_t meter_id;
+
+    return ofpacts_meter(acts, &meter_id)
+           && (id == OFPM_ALL || meter_id == id);
 }
 
-struct meter_refs {
+/* How many rules of 's', in every table, 'uses' says refer to 'id'. */
+struct refs {
+    bool (*uses)(const struct ofpacts *, uint32_t id);
     uint32_t id, n;
 };
 
 static void
-count_meter_refs(struct cls_rule *cr, void *aux)
+count_ref(struct cls_rule *cr, void *aux)
 {
-    struct meter_refs *m = aux;
-    m->n += has_meter(&RULE_OF(cr)->acts, m->id);
+    struct refs *r = aux;
+    r->n += r->uses(&RULE_OF(cr)->acts, r->id);
+}
+
+static uint32_t
+count_refs(const struct rule_set *s,
+           bool (*uses)(const struct ofpacts *, uint32_t), uint32_t id)
+{
+    struct refs r = { uses, id, 0 };
+
+    for (int t = 0; t < RULES_N_TABLES; t++) {
+        classifier_for_each(&s->tables[t].cls, NULL, count_ref, &r);
+    }
+    return r.n;
 }
 
 uint32_t
 rules_meter_refs(const struct rule_set *s, uint32_t id)
 {
-    struct meter_refs m = { id, 0 };
-
-    for (int t = 0; t < RULES_N_TABLES; t++) {
-        classifier_for_each(&s->tables[t].cls, NULL, count_meter_refs, &m);
-    }
-    return m.n;
+    return count_refs(s, has_meter, id);
 }
 
 size_t
@@ -473,26 +483,10 @@ rules_delete_meter(struct rule_set *s, uint32_t id)
     return rules_delete(s, &c);
 }
 
-struct group_refs {
-    uint32_t id, n;
-};
-
-static void
-count_group_refs(struct cls_rule *cr, void *aux)
-{
-    struct group_refs *g = aux;
-    g->n += has_group(&RULE_OF(cr)->acts, g->id);
-}
-
 uint32_t
 rules_group_refs(const struct rule_set *s, uint32_t id)
 {
-    struct group_refs g = { id, 0 };
-
-    for (int t = 0; t < RULES_N_TABLES; t++) {
-        classifier_for_each(&s->tables[t].cls, NULL, count_group_refs, &g);
-    }
-    return g.n;
+    return count_refs(s, has_group, id);
 }
 
 /* Whether 'r' passes the criteria other than the match. */
