@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "csum.h"
+#include "flow.h"
 #include "hash.h"
 #include "packet.h"
 
@@ -29,9 +30,6 @@
 #define MAX_VLAN_TAGS 4
 #define IP4_MF 0x2000
 #define IP4_OFFSET 0x1fff
-#define TCP_FIN 0x01
-#define TCP_PSH 0x08
-#define TCP_CWR 0x80
 
 /* Where the headers of a frame are, as far as they could be parsed. */
 struct hdrs {

@@ -8,14 +8,10 @@
 #include <string.h>
 
 #include "csum.h"
+#include "flow.h"
 #include "packet.h"
 #include "tnl-stats.h"
 
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
-#define TCP_PSH 0x08
-#define TCP_ACK 0x10
 
 /* What one packet of the window is to the merging. */
 enum seg_kind {

@@ -47,6 +47,15 @@ struct flow_nsh {
 };
 #define FLOW_VLAN_CFI 0x1000    /* host order; htons() it for the key */
 
+/* TCP header flag bits (byte 13 of the header; the low bits of
+ * flow_key.tcp_flags once in host order). */
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_CWR 0x80
+
 struct flow_key {
     /* Metadata: host byte order. */
     uint32_t in_port;           /* odp port (OVS_KEY_ATTR_IN_PORT) */

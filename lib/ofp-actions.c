@@ -928,11 +928,17 @@ encode_set_field_as_load(struct ofp_buf *b, const struct ofpact *a)
     }
 }
 
+size_t
+ofpact_load2_width(const struct ofpact *a)
+{
+    return (a->dst_hdr & 0xff) / (a->dst_hdr & 0x100 ? 2 : 1);
+}
+
 static void
 encode_nx_reg_load2(struct ofp_buf *b, const struct ofpact *a)
 {
     size_t start = b->len;
-    size_t vlen = (a->dst_hdr & 0xff) / (a->dst_hdr & 0x100 ? 2 : 1);
+    size_t vlen = ofpact_load2_width(a);
 
     encode_type_len(b, OFPAT_VENDOR, 0);
     ofp_buf_be32(b, NX_VENDOR_ID);
@@ -1163,14 +1169,25 @@ finish_instruction(struct ofp_buf *b, size_t start)
     ofp_buf_set_be16(b, start + 2, b->len - start);
 }
 
+bool
+ofpacts_meter(const struct ofpacts *l, uint32_t *meter_id)
+{
+    if (l->n && l->a[0].type == OFPACT_METER) {
+        *meter_id = l->a[0].port;
+        return true;
+    }
+    return false;
+}
+
 void
 ofpacts_encode_instructions(const struct ofpacts *l, struct ofp_buf *b)
 {
     size_t i = 0, start;
+    uint32_t meter_id;
 
-    if (l->n && l->a[0].type == OFPACT_METER) {
+    if (ofpacts_meter(l, &meter_id)) {
         encode_type_len(b, OFPIT_METER, 8);
-        ofp_buf_be32(b, l->a[0].port);
+        ofp_buf_be32(b, meter_id);
         i = 1;
     }
     /* The plain actions that follow are the apply-actions instruction. */

@@ -124,6 +124,12 @@ void ofpacts_uninit(struct ofpacts *);
 /* Appends a zeroed action of 'type' and returns it. */
 struct ofpact *ofpacts_put(struct ofpacts *, enum ofpact_type type);
 int ofpacts_copy(struct ofpacts *dst, const struct ofpacts *src);
+/* The value width in bytes of an NXAST_REG_LOAD2 set-field ('nx_load2'
+ * set): its field header's payload length, halved when masked. */
+size_t ofpact_load2_width(const struct ofpact *);
+/* Whether 'l' has a meter instruction (it leads the list); if so, its
+ * meter id goes to '*meter_id'. */
+bool ofpacts_meter(const struct ofpacts *l, uint32_t *meter_id);
 
 /* Decodes 'len' bytes of actions of 'version', appending to 'out'. */
 ofperr ofpacts_decode_actions(uint8_t version, const uint8_t *p, size_t len,

@@ -352,6 +352,20 @@ ofp_stats_set_more(struct ofp_buf *b, size_t start)
     ofp_buf_set_be16(b, start + 10, OFPMPF_MORE);
 }
 
+void
+ofp_stats_reply_append(struct ofp_buf *b, size_t *start,
+                       const struct ofp_buf *e, uint8_t version,
+                       uint32_t xid, uint16_t stats_type, uint32_t nx_subtype)
+{
+    if (b->len - *start + e->len > OFP_MSG_MAX) {
+        ofp_stats_set_more(b, *start);
+        ofp_finish(b, *start);
+        *start = ofp_start_stats_reply(b, version, xid, stats_type,
+                                       nx_subtype);
+    }
+    ofp_buf_bytes(b, e->data, e->len);
+}
+
 uint8_t
 ofp_barrier_reply_type(uint8_t version)
 {

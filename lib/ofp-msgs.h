@@ -321,6 +321,14 @@ size_t ofp_start_stats_reply(struct ofp_buf *, uint8_t version,
                              uint32_t nx_subtype);
 /* Marks the stats reply at 'start' as followed by more parts. */
 void ofp_stats_set_more(struct ofp_buf *, size_t start);
+/* Appends multipart entry 'e' to the stats reply at '*start' in 'b'.  An
+ * entry that would not fit first closes that reply, marked as followed by
+ * more, and opens another with the same 'version', 'xid', 'stats_type'
+ * and 'nx_subtype', whose offset goes to '*start'. */
+void ofp_stats_reply_append(struct ofp_buf *b, size_t *start,
+                            const struct ofp_buf *e, uint8_t version,
+                            uint32_t xid, uint16_t stats_type,
+                            uint32_t nx_subtype);
 /* The OpenFlow barrier reply type for 'version'. */
 uint8_t ofp_barrier_reply_type(uint8_t version);
 

@@ -662,8 +662,10 @@ check_groups(const struct rule_set *rs, const struct ofpacts *acts)
 static ofperr
 check_meter(const struct rule_set *rs, const struct ofpacts *acts)
 {
-    if (acts->n && acts->a[0].type == OFPACT_METER
-        && !meters_find(&rs->meters, acts->a[0].port)) {
+    uint32_t meter_id;
+
+    if (ofpacts_meter(acts, &meter_id)
+        && !meters_find(&rs->meters, meter_id)) {
         return OFPERR_METER_INVALID;
     }
     return 0;
@@ -837,15 +839,8 @@ put_flow_entry(const struct rule *r, void *aux)
     }
     ofp_buf_set_be16(e, 0, e->len);
 
-    struct ofp_buf *b = &s->c->tx;
-    if (b->len - s->start + e->len > OFP_MSG_MAX) {
-        ofp_stats_set_more(b, s->start);
-        ofp_finish(b, s->start);
-        s->start = ofp_start_stats_reply(b, s->version, s->xid,
-                                         s->nx ? OFPMP_VENDOR : OFPMP_FLOW,
-                                         NXST_FLOW);
-    }
-    ofp_buf_bytes(b, e->data, e->len);
+    ofp_stats_reply_append(&s->c->tx, &s->start, e, s->version, s->xid,
+                           s->nx ? OFPMP_VENDOR : OFPMP_FLOW, NXST_FLOW);
 }
 
 static void
@@ -1188,13 +1183,8 @@ handle_table_features(struct conn *c, const struct ofp_msg *m)
     for (unsigned t = 0; t < RULES_N_TABLES; t++) {
         ofp_buf_clear(&e);
         put_table_features(&e, t);
-        if (c->tx.len - start + e.len > OFP_MSG_MAX) {
-            ofp_stats_set_more(&c->tx, start);
-            ofp_finish(&c->tx, start);
-            start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
-                                          OFPMP_TABLE_FEATURES, 0);
-        }
-        ofp_buf_bytes(&c->tx, e.data, e.len);
+        ofp_stats_reply_append(&c->tx, &start, &e, c->version, m->xid,
+                               OFPMP_TABLE_FEATURES, 0);
     }
     ofp_finish(&c->tx, start);
     ofp_buf_uninit(&e);
@@ -1327,13 +1317,8 @@ handle_group_stats(struct conn *c, const struct ofp_msg *m, bool desc)
             }
             ofp_group_stats_finish(&e, gs);
         }
-        if (c->tx.len - start + e.len > OFP_MSG_MAX) {
-            ofp_stats_set_more(&c->tx, start);
-            ofp_finish(&c->tx, start);
-            start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
-                                          m->stats_type, m->nx_subtype);
-        }
-        ofp_buf_bytes(&c->tx, e.data, e.len);
+        ofp_stats_reply_append(&c->tx, &start, &e, c->version, m->xid,
+                               m->stats_type, m->nx_subtype);
     }
     pthread_rwlock_unlock(&xlate_lock);
     ofp_finish(&c->tx, start);
@@ -1429,13 +1414,8 @@ handle_meter_stats(struct conn *c, const struct ofp_msg *m, bool config)
         }
         ofp_buf_clear(&e);
         put_meter_entry(&e, rs, mt, config, now);
-        if (c->tx.len - start + e.len > OFP_MSG_MAX) {
-            ofp_stats_set_more(&c->tx, start);
-            ofp_finish(&c->tx, start);
-            start = ofp_start_stats_reply(&c->tx, c->version, m->xid,
-                                          m->stats_type, 0);
-        }
-        ofp_buf_bytes(&c->tx, e.data, e.len);
+        ofp_stats_reply_append(&c->tx, &start, &e, c->version, m->xid,
+                               m->stats_type, 0);
     }
     ofp_finish(&c->tx, start);
     ofp_buf_uninit(&e);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "flow.h"
 #include "groups.h"
 #include "host-if.h"
 #include "mac-learning.h"
@@ -647,7 +648,7 @@ do_reg_load(struct ctx *c, const struct ofpact *a)
 static void
 do_load2(struct ctx *c, const struct ofpact *a)
 {
-    size_t w = (a->dst_hdr & 0xff) / (a->dst_hdr & 0x100 ? 2 : 1);
+    size_t w = ofpact_load2_width(a);
     uint8_t val[16];
     bool whole = true;
 
@@ -810,8 +811,6 @@ do_meter(struct ctx *c, uint32_t id)
  * The packet in an upcall says so itself; for the packets of a datapath
  * flow, the revalidator passes the TCP flags the flow has seen, so the
  * megaflow need not match on them. */
-#define TCP_FIN 0x01
-#define TCP_RST 0x04
 static void
 do_fin_timeout(struct ctx *c, const struct ofpact *a)
 {
