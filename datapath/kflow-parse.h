@@ -250,6 +250,9 @@ kflow_parse(KFLOW_CTX ctx, unsigned int pkt_len, unsigned int ifindex,
 #define KFLOW_A_DECAP 3         /* strip the outer headers, then send */
 
 #define KFLOW_HDR_MAX 64
+/* Entries the kernel's tables hold: the max_entries of every map, and so
+ * the bound on the kflow_acts slots hvs-dpd hands out. */
+#define KFLOW_MAX 65536
 
 /* The kernel's tables: the key (kflow_table with the plain part,
  * kflow_tnl_table whole) gives a kflow_ref, which names a slot of the

@@ -52,8 +52,6 @@ kflow_is_tnl_port(struct __sk_buff *skb, unsigned short port)
 
 #include "kflow-parse.h"
 
-#define KFLOW_MAX 65536
-
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, KFLOW_MAX);

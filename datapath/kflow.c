@@ -38,8 +38,6 @@ LOG_MODULE(kflow);
 /* As in <linux/bpf.h> of Linux 6.6 and later (tcx). */
 #define TCX_INGRESS_ATTACH_TYPE 46
 
-/* Entries the kernel table holds (kflow.bpf.c's max_entries). */
-#define KFLOW_MAX 65536
 /* An entry whose counters did not move for this long is dropped. */
 #define KFLOW_IDLE_MS 10000
 /* kflow_sync() without 'force' does nothing this soon after the last. */
