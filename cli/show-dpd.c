@@ -16,9 +16,10 @@
 #include "jsonrpc.h"
 #include "timeval.h"
 
-#define TNL_STATS_TIMEOUT_MS 3000
+#define DPD_CTL_TIMEOUT_MS 3000
 
-/* The value of "  NAME: VALUE" in tnl/stats' text, 0 if absent. */
+/* The value of "  NAME: VALUE" in tnl/stats' or kflow/show's text, 0 if
+ * absent. */
 static uint64_t
 counter(const char *text, const char *name)
 {
@@ -43,7 +44,7 @@ dpd_text(const char *ctl_path, const char *cmd, const char *what,
          json_t **reply)
 {
     int err = cli_rpc_call(ctl_path, cmd, NULL,
-                           time_msec() + TNL_STATS_TIMEOUT_MS, reply);
+                           time_msec() + DPD_CTL_TIMEOUT_MS, reply);
 
     if (err) {
         cli_warn("cannot read the %s from %s: %s", what, ctl_path,
