@@ -23,6 +23,18 @@ SHIM_LIB = os.path.join(BUILD, "shim", "libhvs-nlshim.so")
 _counter = itertools.count()
 
 
+def stop_process(p, sig=signal.SIGTERM, timeout=20):
+    """Sends 'sig' to process 'p' if it still runs and waits 'timeout'
+    seconds for it to exit, then kills it."""
+    if p.poll() is None:
+        p.send_signal(sig)
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 def run(cmd, ns=None, check=True, timeout=60, env=None, input=None):
     """Runs 'cmd' (a list) in namespace 'ns'; returns CompletedProcess."""
     if ns:
@@ -141,13 +153,7 @@ class Dpd:
         when called again)."""
         if getattr(self, "stopped", None):
             return self.stopped
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=30)
         err = self.read_stderr()
         self.stderr.close()
         self.stopped = (self.proc.returncode, err)
@@ -243,13 +249,7 @@ class Switch:
 
     def stop(self, name, sig=signal.SIGTERM):
         p, err = self.procs.pop(name)
-        if p.poll() is None:
-            p.send_signal(sig)
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_process(p, sig)
         err.flush()
         text = open(err.name).read()
         err.close()

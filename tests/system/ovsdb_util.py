@@ -9,6 +9,8 @@ import socket
 import subprocess
 import time
 
+from conftest import stop_process
+
 BUILD = os.environ.get("HVS_BUILD", os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build"))
 HVS_OVSDB = os.path.join(BUILD, "ovsdb", "hvs-ovsdb")
@@ -91,13 +93,8 @@ class Server:
         self.stderr.close()
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc, timeout=10)
         self.stderr.close()
         return self.proc.returncode
 

@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from conftest import VSWITCHD, run
+from conftest import VSWITCHD, run, stop_process
 from test_vswitchd import ping
 from ofwire import hdr as _hdr, recv_msg as _recv_msg
 
@@ -166,13 +166,7 @@ class RealOvs:
 
     def close(self):
         for p, err in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p)
             err.close()
         shutil.rmtree(self.rundir, ignore_errors=True)
 

@@ -13,6 +13,8 @@ import struct
 import subprocess
 import time
 
+from conftest import stop_process
+
 VXLAN_PORT, GENEVE_PORT = 4789, 6081
 
 
@@ -193,12 +195,7 @@ class Capture:
     def stop(self):
         if self.proc.poll() is None:
             time.sleep(0.3)             # let the last packets be written
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc, signal.SIGINT, timeout=10)
 
     def __enter__(self):
         return self
